@@ -1,0 +1,115 @@
+package cmd
+
+import (
+	"bytes"
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultConfigValidates(t *testing.T) {
+	c := DefaultConfig()
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if !c.UseSim() || c.SimProfile != "3018pro" || c.PollInterval != 200*time.Millisecond || c.MaxUpload != 64<<20 {
+		t.Fatalf("defaults = %+v", c)
+	}
+}
+
+// The printed default file must parse back to exactly the defaults: the
+// documentation cannot drift from the code.
+func TestPrintedDefaultsRoundTrip(t *testing.T) {
+	var buf bytes.Buffer
+	if err := WriteDefaultConfig(&buf); err != nil {
+		t.Fatal(err)
+	}
+	c := Config{}
+	if err := loadConfig(&c, &buf, "defaults.toml"); err != nil {
+		t.Fatalf("%v\n%s", err, buf.String())
+	}
+	if want := DefaultConfig(); !reflect.DeepEqual(c, want) {
+		t.Fatalf("round trip:\n got %+v\nwant %+v", c, want)
+	}
+}
+
+func TestLoadConfig(t *testing.T) {
+	src := `
+# a LongMill on a real port
+log_level = "debug"
+[machine]
+port = "/dev/ttyACM0"   # the Uno
+poll_interval = "100ms"
+[relay]
+mode = "drive"
+output = "GPIO22,active-low"
+spin_up = "2.5s"
+[server]
+listen = ":8080"
+max_upload = "1.5MiB"
+`
+	c := DefaultConfig()
+	if err := loadConfig(&c, strings.NewReader(src), "kerf.toml"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.Port != "/dev/ttyACM0" || c.UseSim() || c.PollInterval != 100*time.Millisecond || c.RelayMode != "drive" ||
+		c.RelayOutput != "GPIO22,active-low" || c.SpinUp != 2500*time.Millisecond || c.Listen != ":8080" || c.MaxUpload != 1572864 || c.LogLevel != "debug" {
+		t.Fatalf("loaded %+v", c)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name, src, want string
+	}{
+		{"unknown key", "[machine]\nbaudrate = 9600\n", "kerf.toml:2: config machine.baudrate: unknown key"},
+		{"suggestion", "[relay]\nport = \"x\"\n", "kerf.toml:2: config relay.port: unknown key (did you mean machine.port?)"},
+		{"wrong type", "[machine]\nbaud = \"fast\"\n", "kerf.toml:2: config machine.baud = fast: wrong type: want a number"},
+		{"bad duration", "[relay]\nspin_up = \"3 seconds\"\n", "kerf.toml:2: config relay.spin_up = 3 seconds: want a duration such as \"200ms\" or \"3s\""},
+		{"not whole", "[machine]\nbaud = 1.5\n", "kerf.toml:2: config machine.baud = 1.5: want a whole number"},
+		{"unquoted string", "[relay]\nmode = drive\n", "kerf.toml:2: mode: bad value drive (strings need double quotes)"},
+		{"duplicate", "[relay]\nmode = \"drive\"\nmode = \"sense\"\n", "kerf.toml:3: relay.mode set again (first set on line 2)"},
+		{"no equals", "[relay]\nmode\n", "kerf.toml:2: expected key = value"},
+		{"bad header", "[relay\n", "kerf.toml:1: malformed section header"},
+		{"bad size", "[server]\nmax_upload = \"lots\"\n", "kerf.toml:2: config server.max_upload = lots: bad size \"lots\""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultConfig()
+			err := loadConfig(&c, strings.NewReader(tc.src), "kerf.toml")
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want it to contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestValidateNamesKey(t *testing.T) {
+	for _, tc := range []struct {
+		mutate func(*Config)
+		key    string
+	}{
+		{func(c *Config) { c.RelayMode = "pwm" }, "relay.mode"},
+		{func(c *Config) { c.RelayMode = "sense"; c.RelaySense = "" }, "relay.sense"},
+		{func(c *Config) { c.Port = "/dev/ttyUSB0"; c.Sim = true }, "machine.sim"},
+		{func(c *Config) { c.SimProfile = "shapeoko" }, "machine.sim_profile"},
+		{func(c *Config) { c.PollInterval = time.Millisecond }, "machine.poll_interval"},
+		{func(c *Config) { c.RXBuffer = 12 }, "machine.rx_buffer"},
+		{func(c *Config) { c.LogLevel = "loud" }, "log_level"},
+		{func(c *Config) { c.MaxUpload = 10 }, "server.max_upload"},
+	} {
+		t.Run(tc.key, func(t *testing.T) {
+			c := DefaultConfig()
+			tc.mutate(&c)
+			err := c.Validate()
+			var ce *ConfigError
+			if !errors.As(err, &ce) || ce.Key != tc.key {
+				t.Fatalf("Validate() = %v, want a ConfigError for %s", err, tc.key)
+			}
+		})
+	}
+}
