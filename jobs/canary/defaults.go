@@ -1,0 +1,64 @@
+package canary
+
+import (
+	_ "embed"
+	"fmt"
+	"maps"
+	"slices"
+)
+
+// defaultDocument is the default CNC canary (cnc_default.json): a Kayenta
+// canary config plus score thresholds, without samples.
+//
+//go:embed cnc_default.json
+var defaultDocument string
+
+// DefaultConfig returns kerf's default canary config for CNC runs and its
+// score thresholds, parsed from the embedded cnc_default.json by the same
+// parser as user configs. Metrics (units chosen so real shifts are ≫ 1e-4):
+//
+//   - feed_ratio (percent, motion, critical): achieved/programmed feed ×
+//     100; Low when ≤ 95 % of the baseline's mean, critical at ≤ 80 %.
+//   - segment_duration_ms (ms, motion): time between consecutive executed
+//     blocks; High at ≥ +10 %; outliers removed.
+//   - planner_starvation (percent, stream): time with the planner empty
+//     while lines were pending.
+//   - spindle_on_mismatch (ms, spindle, critical): time the sensed router
+//     state differs from the commanded one; critical at ≥ 3× the baseline.
+//   - z_drift_um (µm, z, critical): |Z error| at drift-check safe points;
+//     critical at ≥ 2× the baseline. A critical metric without data fails
+//     the canary (Kayenta's rule), so remove it with Config.Without when
+//     drift checks are off.
+//   - alarm_error_count (count, controller): error:N and ALARM:N responses.
+//
+// Group weights: motion 40, stream 15, spindle 20, z 15, controller 10.
+// Thresholds: pass 90, marginal 70.
+func DefaultConfig() (Config, Thresholds, error) {
+	doc, err := ParseDocument([]byte(defaultDocument))
+	if err != nil {
+		return Config{}, Thresholds{}, fmt.Errorf("default canary config: %w", err)
+	}
+	return doc.Config, doc.Thresholds, nil
+}
+
+// Without returns a copy of c without the named metrics (for example
+// z_drift_um when a run has no drift checks). Unknown names are ignored.
+func (c Config) Without(names ...string) Config {
+	out := Config{Name: c.Name, GroupWeights: maps.Clone(c.GroupWeights)}
+	for _, m := range c.Metrics {
+		if !slices.Contains(names, m.Name) {
+			out.Metrics = append(out.Metrics, m)
+		}
+	}
+	return out
+}
+
+// Metric returns the config of the named metric.
+func (c Config) Metric(name string) (MetricConfig, bool) {
+	for _, m := range c.Metrics {
+		if m.Name == name {
+			return m, true
+		}
+	}
+	return MetricConfig{}, false
+}
