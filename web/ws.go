@@ -1,0 +1,239 @@
+package web
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// WSOptions tunes the websocket event stream. Zero fields take the
+// defaults in brackets.
+type WSOptions struct {
+	// WriteTimeout bounds each message write [10s]; a client that cannot
+	// take a message in that time is disconnected.
+	WriteTimeout time.Duration
+	// PingInterval is how often the server pings [20s].
+	PingInterval time.Duration
+	// PongTimeout is how long the server waits for any frame (pongs
+	// included) before it gives up on the client [45s].
+	PongTimeout time.Duration
+	// ReadLimit bounds a client message in bytes [4096].
+	ReadLimit int64
+}
+
+func (o WSOptions) withDefaults() WSOptions {
+	if o.WriteTimeout <= 0 {
+		o.WriteTimeout = 10 * time.Second
+	}
+	if o.PingInterval <= 0 {
+		o.PingInterval = 20 * time.Second
+	}
+	if o.PongTimeout <= 0 {
+		o.PongTimeout = 45 * time.Second
+	}
+	if o.ReadLimit <= 0 {
+		o.ReadLimit = 4096
+	}
+	return o
+}
+
+// Message types of the websocket stream.
+const (
+	// MsgHello is the first message: the subscription is in place.
+	MsgHello = "hello"
+	// MsgEvent carries one event from the hub.
+	MsgEvent = "event"
+	// MsgGap says the events after Since are no longer buffered: the
+	// client must reload the state it keeps (GET the resources again); the
+	// stream continues with new events.
+	MsgGap = "gap"
+)
+
+// Close codes the server ends a stream with, besides the standard ones.
+const (
+	// CloseSlowConsumer: the hub dropped the client because it fell behind
+	// (reconnect with ?since= the last seq received).
+	CloseSlowConsumer = 4000
+)
+
+// Message is one websocket text message, as JSON. Fields not used by a
+// message type are omitted.
+type Message struct {
+	// Type is MsgHello, MsgEvent or MsgGap.
+	Type string `json:"type"`
+	// Seq, Time, Topic, Event and Data describe an event.
+	Seq   uint64          `json:"seq,omitempty"`
+	Time  time.Time       `json:"time,omitzero"`
+	Topic string          `json:"topic,omitempty"`
+	Event string          `json:"event,omitempty"`
+	Data  json.RawMessage `json:"data,omitempty"`
+	// Since echoes the resume point (hello, gap).
+	Since uint64 `json:"since,omitempty"`
+	// Topics echoes the topic filter (hello).
+	Topics []string `json:"topics,omitempty"`
+	// Text explains a gap.
+	Text string `json:"message,omitempty"`
+}
+
+// parseStreamQuery parses ?since=SEQ&topics=a,b.
+func parseStreamQuery(r *http.Request) (since uint64, topics []string, err error) {
+	q := r.URL.Query()
+	if v := q.Get("since"); v != "" {
+		since, err = strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return 0, nil, fmt.Errorf("query parameter since: %q is not a sequence number: %w", v, ErrBadRequest)
+		}
+	}
+	if v := q.Get("topics"); v != "" {
+		for t := range strings.SplitSeq(v, ",") {
+			t = strings.TrimSpace(t)
+			if t == "" || strings.ContainsFunc(t, func(r rune) bool {
+				return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.')
+			}) {
+				return 0, nil, fmt.Errorf("query parameter topics: %q is not a topic name (a-z, 0-9, _ - .): %w", t, ErrBadRequest)
+			}
+			topics = append(topics, t)
+		}
+	}
+	return since, topics, nil
+}
+
+// websocket serves GET /api/v1/ws. The subscription is made before the
+// upgrade, so a bad query or an unavailable hub is an ordinary HTTP error.
+// The handler goroutine is the connection's only writer; one reader
+// goroutine handles pongs and discards client messages.
+func (s *Server) websocket(w http.ResponseWriter, r *http.Request) error {
+	if s.Events == nil {
+		return errNoService("event")
+	}
+	since, topics, err := parseStreamQuery(r)
+	if err != nil {
+		return err
+	}
+	sub, err := s.Events.Subscribe(since, topics...)
+	gap := false
+	if errors.Is(err, ErrGap) {
+		gap = true
+		sub, err = s.Events.Subscribe(0, topics...)
+	}
+	if err != nil {
+		return fmt.Errorf("subscribe to events: %w", err)
+	}
+	defer sub.Close()
+
+	// Register with the server so Close waits for this stream; refuse new
+	// streams once Close has begun.
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return fmt.Errorf("server is shutting down: %w", ErrUnavailable)
+	}
+	s.wg.Add(1)
+	done := s.done
+	s.mu.Unlock()
+	defer s.wg.Done()
+
+	opts := s.WS.withDefaults()
+	up := websocket.Upgrader{HandshakeTimeout: opts.WriteTimeout}
+	conn, err := up.Upgrade(w, r, nil)
+	if err != nil {
+		// The upgrader has already answered with an HTTP error.
+		return nil
+	}
+	defer conn.Close()
+
+	readerDone := make(chan struct{})
+	go func() {
+		defer close(readerDone)
+		conn.SetReadLimit(opts.ReadLimit)
+		_ = conn.SetReadDeadline(time.Now().Add(opts.PongTimeout))
+		conn.SetPongHandler(func(string) error {
+			return conn.SetReadDeadline(time.Now().Add(opts.PongTimeout))
+		})
+		for {
+			if _, _, err := conn.ReadMessage(); err != nil {
+				return
+			}
+			_ = conn.SetReadDeadline(time.Now().Add(opts.PongTimeout))
+		}
+	}()
+	defer func() {
+		_ = conn.Close() // unblocks the reader
+		<-readerDone
+	}()
+
+	send := func(m Message) error {
+		_ = conn.SetWriteDeadline(time.Now().Add(opts.WriteTimeout))
+		return conn.WriteJSON(m)
+	}
+	closeWith := func(code int, text string) {
+		msg := websocket.FormatCloseMessage(code, text)
+		_ = conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(opts.WriteTimeout))
+	}
+
+	if err := send(Message{Type: MsgHello, Since: since, Topics: topics}); err != nil {
+		return nil
+	}
+	if gap {
+		if err := send(Message{Type: MsgGap, Since: since, Text: fmt.Sprintf(
+			"events after seq %d are no longer buffered: reload the state you keep; new events follow", since)}); err != nil {
+			return nil
+		}
+	}
+	ping := time.NewTicker(opts.PingInterval)
+	defer ping.Stop()
+	events := sub.Events()
+	for {
+		select {
+		case ev, ok := <-events:
+			if !ok {
+				if err := sub.Err(); errors.Is(err, ErrSlowConsumer) {
+					closeWith(CloseSlowConsumer, "dropped: too slow; reconnect with ?since= the last seq")
+				} else {
+					closeWith(websocket.CloseGoingAway, "event stream ended")
+				}
+				return nil
+			}
+			m, err := eventMessage(ev)
+			if err != nil {
+				s.logger().Error("websocket: encode event", "seq", ev.Seq, "topic", ev.Topic, "err", err)
+				closeWith(websocket.CloseInternalServerErr, "cannot encode event")
+				return nil
+			}
+			if err := send(m); err != nil {
+				return nil
+			}
+		case <-ping.C:
+			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(opts.WriteTimeout)); err != nil {
+				return nil
+			}
+		case <-readerDone:
+			return nil
+		case <-done:
+			closeWith(websocket.CloseGoingAway, "server shutting down")
+			return nil
+		}
+	}
+}
+
+func eventMessage(ev Event) (Message, error) {
+	m := Message{Type: MsgEvent, Seq: ev.Seq, Time: ev.Time, Topic: ev.Topic, Event: ev.Type}
+	if ev.Data != nil {
+		if raw, ok := ev.Data.(json.RawMessage); ok {
+			m.Data = raw
+		} else {
+			b, err := json.Marshal(ev.Data)
+			if err != nil {
+				return Message{}, err
+			}
+			m.Data = b
+		}
+	}
+	return m, nil
+}
