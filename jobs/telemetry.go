@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -134,8 +135,14 @@ func encodeChunk(dst []byte, samples []Sample) []byte {
 	return dst
 }
 
-// errTruncated reports a chunk that ends inside a sample.
-var errTruncated = errors.New("truncated")
+// Decoding errors, wrapped with ErrCorrupt and the sample index.
+var (
+	errTruncated  = errors.New("truncated")
+	errOutOfRange = errors.New("value out of range")
+)
+
+// maxMillis is the largest sample time, in milliseconds, a Duration holds.
+const maxMillis = int64(math.MaxInt64 / time.Millisecond)
 
 // chunkDecoder reads a version-1 chunk.
 type chunkDecoder struct {
@@ -182,6 +189,16 @@ func (d *chunkDecoder) varint() int64 {
 	return v
 }
 
+// addInt32 reads a delta and applies it to v; a result outside int32 is an
+// error (the encoder never produces one).
+func (d *chunkDecoder) addInt32(v int32) int32 {
+	sum := int64(v) + d.varint()
+	if (sum < math.MinInt32 || sum > math.MaxInt32) && d.err == nil {
+		d.err = errOutOfRange
+	}
+	return int32(sum)
+}
+
 // decodeChunk calls fn for each sample of a chunk. Errors name the sample
 // index; the caller adds run and chunk.
 func decodeChunk(b []byte, fn func(Sample) error) error {
@@ -203,12 +220,16 @@ func decodeChunk(b []byte, fn func(Sample) error) error {
 		if flags&flagReserved != 0 {
 			return fmt.Errorf("sample %d: reserved flag bit set: %w", i, ErrCorrupt)
 		}
-		ms += int64(d.uvarint())
+		dt := d.uvarint()
+		if dt > uint64(maxMillis-ms) {
+			return fmt.Errorf("sample %d: time overflows: %w", i, ErrCorrupt)
+		}
+		ms += int64(dt)
 		cur.T = time.Duration(ms) * time.Millisecond
 		for j := range cur.MPos {
-			cur.MPos[j] = int32(int64(cur.MPos[j]) + d.varint())
+			cur.MPos[j] = d.addInt32(cur.MPos[j])
 		}
-		cur.SourceLine = int32(int64(cur.SourceLine) + d.varint())
+		cur.SourceLine = d.addInt32(cur.SourceLine)
 		if flags&flagState != 0 {
 			cur.State = d.byte()
 		}
@@ -219,16 +240,20 @@ func decodeChunk(b []byte, fn func(Sample) error) error {
 			cur.Relay = d.byte()
 		}
 		if flags&flagFeed != 0 {
-			cur.Feed = int32(int64(cur.Feed) + d.varint())
+			cur.Feed = d.addInt32(cur.Feed)
 		}
 		if flags&flagSpindle != 0 {
-			cur.Spindle = int32(int64(cur.Spindle) + d.varint())
+			cur.Spindle = d.addInt32(cur.Spindle)
 		}
 		if flags&flagPlanner != 0 {
 			cur.PlannerFree = d.byte()
 		}
 		if flags&flagRx != 0 {
-			cur.RxFree = uint16(d.uvarint())
+			rx := d.uvarint()
+			if rx > math.MaxUint16 && d.err == nil {
+				d.err = errOutOfRange
+			}
+			cur.RxFree = uint16(rx)
 		}
 		if d.err != nil {
 			return fmt.Errorf("sample %d: %w: %w", i, ErrCorrupt, d.err)
