@@ -46,7 +46,7 @@ func (s *Server) checkBearer(r *http.Request) (string, error) {
 	scheme, secret, ok := strings.Cut(h, " ")
 	secret = strings.TrimSpace(secret)
 	if !ok || !strings.EqualFold(scheme, "Bearer") || secret == "" {
-		return "", fmt.Errorf("Authorization header: want \"Bearer <token>\": %w", ErrUnauthorized)
+		return "", fmt.Errorf("malformed Authorization header: want \"Bearer <token>\": %w", ErrUnauthorized)
 	}
 	name, err := s.Tokens.CheckToken(r.Context(), secret)
 	switch {
