@@ -95,6 +95,11 @@ func TestClassifyMetric(t *testing.T) {
 			want: Error, wantReason: "Metric Classification Failed",
 		},
 		{
+			name: "differences beyond the float64 range are an Error", cfg: NewMetricConfig("m"),
+			control: []float64{-1e308, 1, 2}, exp: []float64{1e308, 5, 6},
+			want: Error, wantReason: "Metric Classification Failed",
+		},
+		{
 			name: "invalid outlier factor is an Error", cfg: with(func(m *MetricConfig) { m.Outliers = Outliers{Strategy: OutliersRemove, Factor: -1} }),
 			control: []float64{1, 2, 3}, exp: []float64{4, 5, 6},
 			want: Error, wantReason: "Metric Classification Failed",

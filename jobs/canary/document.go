@@ -95,8 +95,12 @@ func decodeJSON(data []byte) (any, error) {
 	if err := dec.Decode(&v); err != nil {
 		return nil, syntaxError(data, dec, err)
 	}
+	end := dec.InputOffset()
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		line, col := lineColumn(data, dec.InputOffset())
+		for end < int64(len(data)) && strings.IndexByte(" \t\r\n", data[end]) >= 0 {
+			end++
+		}
+		line, col := lineColumn(data, end)
 		return nil, &InputError{Line: line, Column: col, Msg: "unexpected data after the JSON document"}
 	}
 	return v, nil
@@ -108,7 +112,7 @@ func syntaxError(data []byte, dec *json.Decoder, err error) error {
 	msg := err.Error()
 	switch {
 	case errors.As(err, &se):
-		off = se.Offset
+		off = se.Offset - 1 // Offset counts the offending byte
 		msg = "invalid JSON: " + se.Error()
 	case errors.Is(err, io.EOF):
 		return &InputError{Line: 1, Column: 1, Msg: "empty input: expected a JSON document"}
@@ -120,7 +124,8 @@ func syntaxError(data []byte, dec *json.Decoder, err error) error {
 	return &InputError{Line: line, Column: col, Msg: msg}
 }
 
-// lineColumn converts a byte offset into a 1-based line and column.
+// lineColumn returns the 1-based line and column of the byte at index off
+// (off = len(data) is just past the end).
 func lineColumn(data []byte, off int64) (int, int) {
 	off = min(max(off, 0), int64(len(data)))
 	before := data[:off]

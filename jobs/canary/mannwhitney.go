@@ -30,6 +30,11 @@ const (
 // the metric is classified Error.
 var ErrAllTied = errors.New("cannot compute confidence interval when all observations are tied")
 
+// ErrRange is returned by the Mann-Whitney step when the differences
+// between the samples overflow float64 (or the samples hold NaN or ±Inf),
+// so no interval can be computed. The metric is classified Error.
+var ErrRange = errors.New("samples out of the computable range")
+
 // MannWhitney is the outcome of the Mann-Whitney step for one metric:
 // the confidence interval of the location shift experiment − control and
 // Kayenta's estimate of that shift.
@@ -121,7 +126,8 @@ func (w wilcoxon) diff(d, z float64) (float64, error) {
 // MannWhitneyTest computes Kayenta's confidence interval and estimate for the
 // location shift experiment − control. Both samples must be non-empty and
 // free of NaN and ±Inf. It returns ErrAllTied (wrapped) when σ = 0, which in
-// practice means one point per side.
+// practice means one point per side, and ErrRange (wrapped) when the
+// search interval is not finite.
 func MannWhitneyTest(control, experiment []float64) (MannWhitney, error) {
 	return mannWhitneyTest(control, experiment, zq)
 }
@@ -147,6 +153,9 @@ func mannWhitneyTest(control, experiment []float64, z float64) (MannWhitney, err
 	res := MannWhitney{
 		MuMin: w.xs[0] - w.ys[len(w.ys)-1],
 		MuMax: w.xs[len(w.xs)-1] - w.ys[0],
+	}
+	if math.IsInf(res.MuMin, 0) || math.IsInf(res.MuMax, 0) || math.IsNaN(res.MuMin) || math.IsNaN(res.MuMax) {
+		return MannWhitney{}, fmt.Errorf("mann-whitney: search interval [%g, %g]: %w", res.MuMin, res.MuMax, ErrRange)
 	}
 	var err error
 	if res.Lower, err = w.root(res.MuMin, res.MuMax, -z); err != nil {
