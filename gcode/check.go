@@ -1,0 +1,45 @@
+package gcode
+
+import (
+	"io"
+)
+
+// Check reads a whole program with constant memory and returns every
+// diagnostic (up to Options.MaxDiagnostics, all counted) and the analysis.
+// The error is non-nil only when the input cannot be read.
+func Check(r io.Reader, name string, opts Options) (*Report, error) {
+	var rep *Report
+	var e *engine
+	e = newEngine(r, name, opts, func(d Diagnostic) {
+		if d.Severity == Error {
+			rep.Errors++
+		} else {
+			rep.Warnings++
+		}
+		if len(rep.Diagnostics) < e.opts.MaxDiagnostics {
+			rep.Diagnostics = append(rep.Diagnostics, d)
+		} else {
+			rep.DiagnosticsDropped++
+		}
+	})
+	rep = e.rep
+	for {
+		kind, err := e.step()
+		if err != nil {
+			return nil, err
+		}
+		if kind == lineEOF {
+			break
+		}
+		if kind == lineWire && len(e.wire) > 0 {
+			rep.WireLines++
+			rep.WireBytes += int64(len(e.wire)) + 1
+		}
+	}
+	e.finish()
+	rep.Streamable = rep.Errors == 0
+	if rep.Diagnostics == nil {
+		rep.Diagnostics = []Diagnostic{}
+	}
+	return rep, nil
+}

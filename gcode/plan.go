@@ -1,0 +1,244 @@
+package gcode
+
+import "math"
+
+const (
+	// plannerBlocks is GRBL's usable planner depth on the 328p (16 slots,
+	// one kept free).
+	plannerBlocks = 15
+	minFeedRate   = 1.0 // GRBL's MINIMUM_FEED_RATE, mm/min
+	arcEpsilon    = 5e-7
+)
+
+// planBlock is one straight segment in the planner model.
+type planBlock struct {
+	mm         float64
+	nominal    float64 // mm/min
+	accel      float64 // mm/min²
+	maxEntrySq float64
+	entrySq    float64
+}
+
+// planner estimates run time with GRBL's planner model: trapezoidal
+// profiles, per-axis rate and acceleration limits, junction deviation at
+// corners, and a look-ahead of plannerBlocks segments. Times are in minutes
+// internally.
+type planner struct {
+	maxRate [3]float64 // mm/min
+	accel   [3]float64 // mm/min²
+	jd      float64
+	arcTol  float64
+
+	ring      [plannerBlocks + 1]planBlock
+	head, n   int
+	prevUnit  [3]float64
+	prevNom   float64
+	moving    bool // the planner holds blocks (the next block is not from rest)
+	minutes   float64
+	segments  int64
+}
+
+func newPlanner(s Settings) *planner {
+	p := &planner{jd: s.Get(SetJunctionDeviation), arcTol: s.Get(SetArcTolerance)}
+	for i := 0; i < 3; i++ {
+		p.maxRate[i] = s.Get(SetMaxRateX + i)
+		p.accel[i] = s.Get(SetAccelX+i) * 3600
+		if p.maxRate[i] <= 0 {
+			p.maxRate[i] = 1
+		}
+		if p.accel[i] <= 0 {
+			p.accel[i] = 1
+		}
+	}
+	if p.arcTol <= 0 {
+		p.arcTol = 0.002
+	}
+	return p
+}
+
+// limitByAxis is GRBL's limit_value_by_axis_maximum.
+func limitByAxis(max *[3]float64, unit [3]float64) float64 {
+	v := math.Inf(1)
+	for i := 0; i < 3; i++ {
+		if unit[i] != 0 {
+			if l := math.Abs(max[i] / unit[i]); l < v {
+				v = l
+			}
+		}
+	}
+	return v
+}
+
+// line adds a straight move of delta mm. rate is mm/min for feed moves; for
+// rapid moves it is ignored; invMinutes > 0 gives the inverse-time duration.
+func (p *planner) line(delta [3]float64, rate float64, rapid bool, invMinutes float64) {
+	mm := math.Sqrt(delta[0]*delta[0] + delta[1]*delta[1] + delta[2]*delta[2])
+	if mm == 0 {
+		return
+	}
+	p.segments++
+	var unit [3]float64
+	for i := 0; i < 3; i++ {
+		unit[i] = delta[i] / mm
+	}
+	b := planBlock{mm: mm, accel: limitByAxis(&p.accel, unit)}
+	rapidRate := limitByAxis(&p.maxRate, unit)
+	switch {
+	case rapid:
+		b.nominal = rapidRate
+	case invMinutes > 0:
+		b.nominal = math.Min(mm/invMinutes, rapidRate)
+	default:
+		b.nominal = math.Min(rate, rapidRate)
+	}
+	if b.nominal < minFeedRate {
+		b.nominal = minFeedRate
+	}
+	if !p.moving {
+		b.maxEntrySq = 0
+	} else {
+		cos := -(p.prevUnit[0]*unit[0] + p.prevUnit[1]*unit[1] + p.prevUnit[2]*unit[2])
+		var junctionSq float64
+		switch {
+		case cos > 0.999999:
+			junctionSq = 0
+		case cos < -0.999999:
+			junctionSq = math.Inf(1)
+		default:
+			var ju [3]float64
+			var norm float64
+			for i := 0; i < 3; i++ {
+				ju[i] = unit[i] - p.prevUnit[i]
+				norm += ju[i] * ju[i]
+			}
+			norm = math.Sqrt(norm)
+			for i := 0; i < 3; i++ {
+				ju[i] /= norm
+			}
+			ja := limitByAxis(&p.accel, ju)
+			sinHalf := math.Sqrt(0.5 * (1 - cos))
+			junctionSq = ja * p.jd * sinHalf / (1 - sinHalf)
+		}
+		b.maxEntrySq = math.Min(junctionSq, math.Min(b.nominal*b.nominal, p.prevNom*p.prevNom))
+	}
+	p.prevUnit, p.prevNom, p.moving = unit, b.nominal, true
+	p.push(b)
+}
+
+func (p *planner) at(i int) *planBlock { return &p.ring[(p.head+i)%len(p.ring)] }
+
+func (p *planner) push(b planBlock) {
+	*p.at(p.n) = b
+	p.n++
+	p.replan()
+	for p.n > plannerBlocks {
+		p.pop()
+	}
+}
+
+// replan runs GRBL's reverse and forward passes over the buffered blocks,
+// assuming the last one ends at rest. Block 0's entry speed is fixed.
+func (p *planner) replan() {
+	exitSq := 0.0
+	for i := p.n - 1; i >= 1; i-- {
+		b := p.at(i)
+		e := exitSq + 2*b.accel*b.mm
+		if e > b.maxEntrySq {
+			e = b.maxEntrySq
+		}
+		b.entrySq = e
+		exitSq = e
+	}
+	for i := 1; i < p.n; i++ {
+		prev, b := p.at(i-1), p.at(i)
+		if lim := prev.entrySq + 2*prev.accel*prev.mm; b.entrySq > lim {
+			b.entrySq = lim
+		}
+	}
+}
+
+// pop executes the oldest block.
+func (p *planner) pop() {
+	b := p.at(0)
+	exitSq := 0.0
+	if p.n > 1 {
+		exitSq = p.at(1).entrySq
+	}
+	p.minutes += trapezoidMinutes(b.mm, b.nominal, b.accel, b.entrySq, exitSq)
+	p.head = (p.head + 1) % len(p.ring)
+	p.n--
+}
+
+// sync empties the planner (a block that waits for motion to finish).
+func (p *planner) sync() {
+	p.replan()
+	for p.n > 0 {
+		p.pop()
+	}
+	p.moving = false
+}
+
+// dwell adds a pause after the planner empties.
+func (p *planner) dwell(seconds float64) {
+	p.sync()
+	p.minutes += seconds / 60
+}
+
+// seconds returns the estimate so far, including the buffered blocks
+// decelerating to a stop.
+func (p *planner) seconds() float64 {
+	save := *p
+	p.sync()
+	s := p.minutes * 60
+	*p = save
+	return s
+}
+
+// trapezoidMinutes is the time to travel mm from speed √v0sq to √v1sq, at
+// most nominal, with acceleration a.
+func trapezoidMinutes(mm, nominal, a, v0sq, v1sq float64) float64 {
+	v0, v1 := math.Sqrt(v0sq), math.Sqrt(v1sq)
+	accelD := (nominal*nominal - v0sq) / (2 * a)
+	decelD := (nominal*nominal - v1sq) / (2 * a)
+	if accelD < 0 {
+		accelD = 0
+	}
+	if decelD < 0 {
+		decelD = 0
+	}
+	if accelD+decelD <= mm {
+		return (nominal-v0)/a + (nominal-v1)/a + (mm-accelD-decelD)/nominal
+	}
+	peakSq := (2*a*mm + v0sq + v1sq) / 2
+	peak := math.Sqrt(peakSq)
+	if peak < v0 {
+		peak = v0
+	}
+	if peak < v1 {
+		peak = v1
+	}
+	t := (peak-v0)/a + (peak-v1)/a
+	if t <= 0 {
+		t = mm / math.Max(peak, minFeedRate)
+	}
+	return t
+}
+
+// arcSegments returns GRBL's segment count and the signed angular travel of
+// an arc from start offset r (start minus centre) to end offset rt.
+func arcSegments(r0, r1, rt0, rt1, radius float64, cw bool, tol float64) (int, float64) {
+	ang := math.Atan2(r0*rt1-r1*rt0, r0*rt0+r1*rt1)
+	if cw {
+		if ang >= -arcEpsilon {
+			ang -= 2 * math.Pi
+		}
+	} else if ang <= arcEpsilon {
+		ang += 2 * math.Pi
+	}
+	d := math.Sqrt(tol * (2*radius - tol))
+	segs := 0
+	if d > 0 {
+		segs = int(math.Floor(math.Abs(0.5*ang*radius) / d))
+	}
+	return segs, ang
+}
