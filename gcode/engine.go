@@ -107,16 +107,16 @@ type engine struct {
 	pre state
 
 	// analysis state
-	unitsSeen   bool
-	units       int // bit 0 mm, bit 1 inch
-	warnedUnits bool
-	warnedPrinter bool
-	endLine     int
+	unitsSeen      bool
+	units          int // bit 0 mm, bit 1 inch
+	warnedUnits    bool
+	warnedPrinter  bool
+	endLine        int
 	warnedAfterEnd bool
-	belowSafe   bool
-	toolSet     map[int]struct{}
-	feedSeen    bool
-	lastLine    int
+	belowSafe      bool
+	toolSet        map[int]struct{}
+	feedSeen       bool
+	lastLine       int
 }
 
 func newEngine(r io.Reader, name string, opts Options, emit func(Diagnostic)) *engine {

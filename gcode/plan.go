@@ -29,13 +29,13 @@ type planner struct {
 	jd      float64
 	arcTol  float64
 
-	ring      [plannerBlocks + 1]planBlock
-	head, n   int
-	prevUnit  [3]float64
-	prevNom   float64
-	moving    bool // the planner holds blocks (the next block is not from rest)
-	minutes   float64
-	segments  int64
+	ring     [plannerBlocks + 1]planBlock
+	head, n  int
+	prevUnit [3]float64
+	prevNom  float64
+	moving   bool // the planner holds blocks (the next block is not from rest)
+	minutes  float64
+	segments int64
 }
 
 func newPlanner(s Settings) *planner {

@@ -92,12 +92,12 @@ type Report struct {
 	SpindleEventsN int            `json:"spindle_events_total"`
 	// FeedMin and FeedMax are the programmed feed range of feed moves in
 	// mm/min (G94 only); 0 when there are none.
-	FeedMin    float64     `json:"feed_min"`
-	FeedMax    float64     `json:"feed_max"`
-	Pauses     []int       `json:"pauses"`
-	ProgramEnd int         `json:"program_end,omitempty"`
-	SafePoints []SafePoint `json:"safe_points"`
-	SafePointsN int        `json:"safe_points_total"`
+	FeedMin     float64     `json:"feed_min"`
+	FeedMax     float64     `json:"feed_max"`
+	Pauses      []int       `json:"pauses"`
+	ProgramEnd  int         `json:"program_end,omitempty"`
+	SafePoints  []SafePoint `json:"safe_points"`
+	SafePointsN int         `json:"safe_points_total"`
 	// DollarLines are the source lines of `$` commands inside the program.
 	DollarLines []int `json:"dollar_lines"`
 }

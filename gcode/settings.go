@@ -147,8 +147,3 @@ func (s Settings) Get(n int) float64 {
 	}
 	return DefaultSettings()[n]
 }
-
-// axis3 returns settings base, base+1, base+2.
-func (s Settings) axis3(base int) [3]float64 {
-	return [3]float64{s.Get(base), s.Get(base + 1), s.Get(base + 2)}
-}
