@@ -250,3 +250,17 @@ func roundHalfUp2(x float64) float64 {
 	}
 	return math.Copysign(out, x)
 }
+
+// NotPassed returns the scored (not muted) metric results whose
+// classification is not Pass, in config order: High, Low, Nodata,
+// NodataFailMetric and Error. Kayenta's score ignores Nodata and Error; a
+// controller that stops a machine may want to treat them as failures.
+func (r Result) NotPassed() []MetricResult {
+	var out []MetricResult
+	for _, m := range r.Metrics {
+		if !m.Muted && m.Classification != Pass {
+			out = append(out, m)
+		}
+	}
+	return out
+}
