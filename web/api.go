@@ -140,6 +140,8 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) 
 			return nil
 		}
 		return fmt.Errorf("request body: empty, want a JSON object: %w", ErrBadRequest)
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("request body: invalid JSON: truncated: %w", ErrBadRequest)
 	case errors.As(err, &syntax):
 		return fmt.Errorf("request body: invalid JSON at byte %d: %v: %w", syntax.Offset, err, ErrBadRequest)
 	case errors.As(err, &typeErr):
