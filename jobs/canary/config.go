@@ -207,6 +207,7 @@ func (c Config) Validate() error {
 // the canary config): score ≥ Pass is Pass, else score ≥ Marginal is
 // Marginal, else Fail.
 type Thresholds struct {
+	// Pass is the lowest passing score, Marginal the lowest marginal one.
 	Pass, Marginal float64
 }
 

@@ -35,14 +35,18 @@
 //
 // # Usage
 //
-// Live judging (the job runner): build one Series per metric from the run's
-// windows and the baseline's same windows, then
+// Live judging (the job runner): collect each metric's samples per window
+// of the program (a range of source lines) for the run and for its
+// baseline, align them and judge:
 //
 //	cfg, th, err := canary.DefaultConfig()
-//	res, err := canary.Judge(cfg, th, []canary.Series{
-//		{Metric: "feed_ratio", Control: baseline, Experiment: run},
-//	})
-//	if res.Classification == canary.SummaryFail { /* abort */ }
+//	series, err := canary.Align(cfg, baselineWindows, runWindowsSoFar)
+//	res, err := canary.Judge(cfg, th, series)
+//	if res.Classification == canary.SummaryFail {
+//		// abort, naming res.NotPassed() in the reason
+//	}
+//
+// ClassifyMetric classifies a single metric on its own.
 //
 // Offline (`kerf canary judge FILE`): ParseDocument reads Kayenta's canary
 // config whose metrics carry "control" and "experiment" arrays (null = a

@@ -13,9 +13,12 @@ var ErrInvalidInput = errors.New("invalid canary input")
 // `canaryConfig.metrics[2].analysisConfigurations.canary.critical`); for JSON
 // syntax errors Path is empty and Line and Column (1-based) say where.
 type InputError struct {
-	Path         string
+	// Path is the JSON path of the offending value ("" for syntax errors).
+	Path string
+	// Line and Column locate a syntax error (0 when Path is set).
 	Line, Column int
-	Msg          string
+	// Msg says what is wrong.
+	Msg string
 }
 
 // Error formats the problem with its location.

@@ -27,7 +27,9 @@ const nodataFailPercent = 50
 // Series is the data of one metric: control (baseline) and experiment
 // (canary) samples. NaN marks a missing sample.
 type Series struct {
-	Metric              string
+	// Metric names the configured metric the samples belong to.
+	Metric string
+	// Control holds the baseline's samples, Experiment the judged run's.
 	Control, Experiment []float64
 }
 
