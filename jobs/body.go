@@ -1,14 +1,19 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // bodyTempPattern names bodies being written; Open removes leftovers.
@@ -101,13 +106,23 @@ func (s *Store) PutBody(ctx context.Context, r io.Reader, limit int64) (sha stri
 	s.bodyMu.Lock()
 	defer s.bodyMu.Unlock()
 	if fi, statErr := os.Stat(final); statErr == nil && fi.Size() == size {
-		// Same content already stored (the name is its hash).
+		// Same content already stored (the name is its hash). Refresh its
+		// time so PruneBodies keeps it until its job is created.
 		if err = os.Remove(tmpName); err != nil {
 			return "", 0, fmt.Errorf("put body: remove duplicate %s: %w", tmpName, err)
+		}
+		now := s.Now()
+		if err = os.Chtimes(final, now, now); err != nil {
+			return "", 0, fmt.Errorf("put body: %w", err)
 		}
 		return sha, size, nil
 	}
 	if err = os.MkdirAll(dir, 0o750); err != nil {
+		return "", 0, fmt.Errorf("put body: %w", err)
+	}
+	// Stamp with the store's clock, which PruneBodies compares against.
+	now := s.Now()
+	if err = os.Chtimes(tmpName, now, now); err != nil {
 		return "", 0, fmt.Errorf("put body: %w", err)
 	}
 	if err = syncDir(s.bodyDir()); err != nil {
@@ -199,4 +214,55 @@ func (c ctxReader) Read(p []byte) (int, error) {
 		return 0, err
 	}
 	return c.r.Read(p)
+}
+
+// PruneBodies removes body files that no job references and that were last
+// written or deduplicated more than olderThan ago (so a body just uploaded
+// whose job is about to be created is kept), and returns how many it
+// removed. The daemon calls it at start-up to clean up after uploads whose
+// job was never created (a crash, a rejected check).
+func (s *Store) PruneBodies(ctx context.Context, olderThan time.Duration) (int, error) {
+	s.bodyMu.Lock()
+	defer s.bodyMu.Unlock()
+	cutoff := s.Now().Add(-olderThan)
+	var candidates []string
+	err := filepath.WalkDir(s.bodyDir(), func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() || validSHA(d.Name()) != nil {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if info.ModTime().Before(cutoff) {
+			candidates = append(candidates, d.Name())
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune bodies: %w", err)
+	}
+	var orphans []string
+	err = s.view(ctx, func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketBodyRefs).Cursor()
+		for _, sha := range candidates {
+			sum, _ := hex.DecodeString(sha)
+			if k, _ := c.Seek(sum); k == nil || !bytes.HasPrefix(k, sum) {
+				orphans = append(orphans, sha)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("prune bodies: %w", err)
+	}
+	for i, sha := range orphans {
+		if err := s.removeBody(sha); err != nil {
+			return i, fmt.Errorf("prune bodies: %w", err)
+		}
+	}
+	return len(orphans), nil
 }

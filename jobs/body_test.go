@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 	"testing/iotest"
+	"time"
 )
 
 // bodyFiles lists every regular file under the store's body directory.
@@ -154,4 +155,41 @@ func TestOpenBodyErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestPruneBodies(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustOpenStore(t)
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	s.Now = func() time.Time { return now }
+	orphan, _, err := s.PutBody(ctx, strings.NewReader("G0 X9\n"), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	used := MustCreateJob(t, s, "used", "G0 X1\n")
+
+	if n, err := s.PruneBodies(ctx, time.Hour); err != nil || n != 0 {
+		t.Fatalf("prune of fresh bodies removed %d (%v), want 0", n, err)
+	}
+	now = now.Add(2 * time.Hour)
+	// Uploading the same content again refreshes it.
+	if _, _, err := s.PutBody(ctx, strings.NewReader("G0 X9\n"), 100); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.PruneBodies(ctx, time.Hour); err != nil || n != 0 {
+		t.Fatalf("prune after re-upload removed %d (%v), want 0", n, err)
+	}
+	now = now.Add(2 * time.Hour)
+	if n, err := s.PruneBodies(ctx, time.Hour); err != nil || n != 1 {
+		t.Fatalf("prune removed %d (%v), want the 1 orphan", n, err)
+	}
+	if _, err := s.OpenBody(orphan); !errors.Is(err, ErrNotFound) {
+		t.Errorf("orphan body still there: %v", err)
+	}
+	f, err := s.OpenBody(used.SHA256)
+	if err != nil {
+		t.Fatalf("referenced body pruned: %v", err)
+	}
+	f.Close()
 }

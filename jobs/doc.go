@@ -59,6 +59,7 @@
 // The store starts no goroutines. After Open, every method may be called
 // from any goroutine; bbolt serialises write transactions and runs read
 // transactions concurrently. Telemetry copies chunks out in small batches so
-// a slow reader never pins a transaction. Open and Close must not run
-// concurrently with other methods.
+// a slow reader never pins a transaction. Open must finish before other
+// methods are called; Close may race with them: it waits for transactions
+// in progress, and later calls fail with ErrClosed.
 package jobs

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -61,7 +62,7 @@ type Store struct {
 	// Now stamps Created/Started/Ended times. Defaults to time.Now.
 	Now func() time.Time
 
-	db         *bolt.DB
+	db         atomic.Pointer[bolt.DB]
 	migrations []migration
 	// createTemp creates the temporary file a body is streamed into; tests
 	// replace it to inject write failures.
@@ -104,7 +105,7 @@ func (s *Store) Open(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
-	if s.db != nil {
+	if s.db.Load() != nil {
 		return errors.New("open store: already open")
 	}
 	if s.DataDir == "" {
@@ -140,7 +141,7 @@ func (s *Store) Open(ctx context.Context) error {
 	if err := s.migrate(db); err != nil {
 		return errors.Join(err, db.Close())
 	}
-	s.db = db
+	s.db.Store(db)
 	// The pid file is advisory (it only improves the ErrInUse message).
 	_ = os.WriteFile(filepath.Join(s.DataDir, pidFileName), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
 	return nil
@@ -232,13 +233,14 @@ func (s *Store) holder() string {
 	return "pid " + strconv.Itoa(pid)
 }
 
-// Close releases the database and its lock. It is idempotent.
+// Close releases the database and its lock, after waiting for
+// transactions in progress; later calls fail with ErrClosed. It is
+// idempotent.
 func (s *Store) Close() error {
-	if s.db == nil {
+	db := s.db.Swap(nil)
+	if db == nil {
 		return nil
 	}
-	db := s.db
-	s.db = nil
 	_ = os.Remove(filepath.Join(s.DataDir, pidFileName))
 	if err := db.Close(); err != nil {
 		return fmt.Errorf("close database %s: %w", s.Path(), err)
@@ -251,10 +253,11 @@ func (s *Store) view(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if s.db == nil {
+	db := s.db.Load()
+	if db == nil {
 		return ErrClosed
 	}
-	return s.db.View(fn)
+	return closedErr(db.View(fn))
 }
 
 // update runs fn in a write transaction; bbolt commits all of it or none.
@@ -262,10 +265,20 @@ func (s *Store) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if s.db == nil {
+	db := s.db.Load()
+	if db == nil {
 		return ErrClosed
 	}
-	return s.db.Update(fn)
+	return closedErr(db.Update(fn))
+}
+
+// closedErr reports bbolt's "database not open" (Close raced with a call)
+// as ErrClosed.
+func closedErr(err error) error {
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
 }
 
 // Backup writes a consistent copy of the whole database to w from a read

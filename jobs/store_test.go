@@ -79,7 +79,7 @@ func TestOpenCreatesLayout(t *testing.T) {
 	if err != nil || strings.TrimSpace(string(pid)) != fmt.Sprint(os.Getpid()) {
 		t.Errorf("pid file=%q (%v), want %d", pid, err, os.Getpid())
 	}
-	err = s.db.View(func(tx *bolt.Tx) error {
+	err = s.db.Load().View(func(tx *bolt.Tx) error {
 		v, err := schemaVersion(tx)
 		if v != 1 {
 			t.Errorf("schema version=%d, want 1", v)
@@ -331,7 +331,7 @@ func TestMigrations(t *testing.T) {
 		if _, err := s1.Setting(ctx, "half"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("partial migration write survived: err=%v", err)
 		}
-		_ = s1.db.View(func(tx *bolt.Tx) error {
+		_ = s1.db.Load().View(func(tx *bolt.Tx) error {
 			if v, _ := schemaVersion(tx); v != 1 {
 				t.Errorf("schema version=%d after failed migration, want 1", v)
 			}

@@ -279,7 +279,7 @@ func BenchmarkAppendTelemetry(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "samples/s")
 	var chunkBytes, n int
-	_ = s.db.View(func(tx *bolt.Tx) error {
+	_ = s.db.Load().View(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketTelemetry).Bucket(r.ID.key()).ForEach(func(_, v []byte) error {
 			chunkBytes += len(v)
 			n++
