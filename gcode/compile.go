@@ -11,9 +11,7 @@ type Compiler struct {
 	e        *engine
 	first    *Diagnostic
 	warnings []Diagnostic
-	verify   interp
-	vlx      lexed
-	vws      words
+	v        verifier
 	err      error
 }
 
@@ -35,7 +33,6 @@ func NewCompiler(r io.Reader, name string, opts Options) *Compiler {
 			c.warnings = append(c.warnings, d)
 		}
 	})
-	c.verify.enableM7 = c.e.in.enableM7
 	return c
 }
 
@@ -88,19 +85,29 @@ func (c *Compiler) Next() (WireLine, error) {
 
 // check re-reads the wire line from the state before the source line and
 // requires the same state and motion.
-func (c *Compiler) check() error {
-	e := c.e
-	c.verify.st = e.pre
-	n := copy(c.vlx.code[:], e.wire)
-	c.vlx.n = n
+func (c *Compiler) check() error { return c.v.verify(c.e) }
+
+// verifier re-executes wire lines.
+type verifier struct {
+	in interp
+	lx lexed
+	ws words
+}
+
+// verify re-reads e's current wire line from the state before its source
+// line and requires the same state and motion as the source line produced.
+func (v *verifier) verify(e *engine) error {
+	v.in.enableM7 = e.in.enableM7
+	v.in.st = e.pre
+	n := copy(v.lx.code[:], e.wire)
 	for i := 0; i < n; i++ {
-		c.vlx.col[i] = int32(i + 1)
+		v.lx.col[i] = int32(i + 1)
 	}
-	c.vws.parse(c.vlx.code[:n], c.vlx.col[:n])
-	if g := c.verify.exec(&c.vws, false); g != nil {
+	v.ws.parse(v.lx.code[:n], v.lx.col[:n])
+	if g := v.in.exec(&v.ws, false); g != nil {
 		return fmt.Errorf("%s:%d: wire %q: error:%d %s: %w", e.name, e.out.Source, e.wire, g.code, g.msg, ErrWireMismatch)
 	}
-	if c.verify.st != e.in.st || c.verify.eff != e.in.eff {
+	if v.in.st != e.in.st || v.in.eff != e.in.eff {
 		return fmt.Errorf("%s:%d: wire %q: state or motion differs: %w", e.name, e.out.Source, e.wire, ErrWireMismatch)
 	}
 	return nil

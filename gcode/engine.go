@@ -104,7 +104,8 @@ type engine struct {
 	out  WireLine
 	stop bool // binary input: stop reading
 
-	pre state
+	pre      state
+	executed bool // the current line is G-code that exec accepted
 
 	// analysis state
 	unitsSeen      bool
@@ -143,6 +144,7 @@ func (e *engine) grblDiag(line int, g *gerr) {
 
 // step processes one source line.
 func (e *engine) step() (lineKind, error) {
+	e.executed = false
 	if e.stop {
 		return lineEOF, nil
 	}
@@ -227,6 +229,7 @@ func (e *engine) step() (lineKind, error) {
 		e.grblDiag(line, g)
 		return lineError, nil
 	}
+	e.executed = true
 	e.wire = appendWire(e.wire[:0], ws, &e.pre, &e.in.info, &e.in.eff)
 	if len(e.wire) > GrblLineMax {
 		e.diag(line, int(l.col[0]), Error, 11, fmt.Sprintf("error:11 (%s): even the shortest form is %d characters (limit %d)", GrblErrorName(11), len(e.wire), GrblLineMax))

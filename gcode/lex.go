@@ -131,7 +131,8 @@ func (s *lineScanner) next() (text []byte, long bool, ok bool) {
 			for j < s.end && s.buf[j] == '\r' {
 				j++
 			}
-			if j == s.end && !s.eof && s.fill() {
+			if j == s.end && !s.eof {
+				s.fill() // an LF may follow; the buffer may move, so rescan
 				continue
 			}
 			if j < s.end && s.buf[j] == '\n' {
