@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 
@@ -22,10 +23,7 @@ type migration struct {
 func schemaMigrations() []migration {
 	return []migration{
 		{version: 1, name: "create buckets", up: func(tx *bolt.Tx) error {
-			for _, name := range [][]byte{
-				bucketJobs, bucketRuns, bucketJobRuns, bucketQueue, bucketActive, bucketBodyRefs,
-				bucketTelemetry, bucketBaselines, bucketSettings, bucketTokens, bucketTokenHash,
-			} {
+			for _, name := range v1Buckets() {
 				if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 					return fmt.Errorf("create bucket %s: %w", name, err)
 				}
@@ -33,6 +31,27 @@ func schemaMigrations() []migration {
 			return nil
 		}},
 	}
+}
+
+// v1Buckets lists the buckets of schema version 1.
+func v1Buckets() [][]byte {
+	return [][]byte{
+		bucketJobs, bucketRuns, bucketJobRuns, bucketQueue, bucketActive, bucketBodyRefs,
+		bucketTelemetry, bucketBaselines, bucketSettings, bucketTokens, bucketTokenHash,
+	}
+}
+
+// knownBucket reports whether name is one of kerf's root buckets.
+func knownBucket(name []byte) bool {
+	if bytes.Equal(name, bucketMeta) {
+		return true
+	}
+	for _, b := range v1Buckets() {
+		if bytes.Equal(name, b) {
+			return true
+		}
+	}
+	return false
 }
 
 // latestVersion is the version the last migration produces.

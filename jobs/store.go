@@ -141,14 +141,17 @@ func (s *Store) Open(ctx context.Context) error {
 	if err := s.migrate(db); err != nil {
 		return errors.Join(err, db.Close())
 	}
+	if err := s.removeLeftovers(); err != nil {
+		return errors.Join(err, db.Close())
+	}
 	s.db.Store(db)
 	// The pid file is advisory (it only improves the ErrInUse message).
 	_ = os.WriteFile(filepath.Join(s.DataDir, pidFileName), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o644)
 	return nil
 }
 
-// prepareDir creates the data and body directories, proves the data
-// directory is writable and removes temporary body files a crash left behind.
+// prepareDir creates the data and body directories and proves the data
+// directory is writable.
 func (s *Store) prepareDir() error {
 	for _, dir := range []string{s.DataDir, s.bodyDir()} {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -166,13 +169,20 @@ func (s *Store) prepareDir() error {
 			return fmt.Errorf("data dir %s is not writable: %w: %w", s.DataDir, ErrNotWritable, err)
 		}
 	}
+	return nil
+}
+
+// removeLeftovers deletes temporary body files a crash left behind. It runs
+// only while holding the database lock, so it never touches the uploads of
+// another live daemon.
+func (s *Store) removeLeftovers() error {
 	leftovers, err := filepath.Glob(filepath.Join(s.bodyDir(), bodyTempPattern))
 	if err != nil {
 		return fmt.Errorf("open store: %w", err)
 	}
 	for _, name := range leftovers {
 		if err := os.Remove(name); err != nil {
-			return fmt.Errorf("remove leftover temporary body %s: %w", name, err)
+			return fmt.Errorf("open store: remove leftover temporary body %s: %w", name, err)
 		}
 	}
 	return nil
@@ -201,6 +211,16 @@ func (s *Store) verifyReadOnly(path string) (err error) {
 		}
 		if latest := latestVersion(s.migrations); v > latest {
 			return fmt.Errorf("database file %s has schema version %d, newer than this kerf supports (%d): upgrade kerf", path, v, latest)
+		}
+		if v == 0 {
+			// Unversioned: accept it only if it holds nothing but kerf's
+			// buckets, so a foreign bbolt file is never migrated.
+			return tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+				if !knownBucket(name) {
+					return fmt.Errorf("database file %s (left untouched): bucket %q is not kerf's: %w", path, name, ErrCorrupt)
+				}
+				return nil
+			})
 		}
 		return nil
 	})

@@ -398,3 +398,39 @@ func TestBackupOpensWithSameJobs(t *testing.T) {
 		}
 	})
 }
+
+func TestOpenForeignBoltFileLeftUntouched(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeBolt(t, dir, func(tx *bolt.Tx) error {
+		_, err := tx.CreateBucket([]byte("someone-elses"))
+		return err
+	})
+	path := filepath.Join(dir, DBFileName)
+	before, _ := os.ReadFile(path)
+	err := NewStore(dir).Open(context.Background())
+	if !errors.Is(err, ErrCorrupt) || !strings.Contains(err.Error(), "someone-elses") {
+		t.Fatalf("Open: err=%v, want ErrCorrupt naming the foreign bucket", err)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(before, after) {
+		t.Error("foreign database file changed")
+	}
+}
+
+func TestSecondStoreKeepsFirstStoresUploads(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	MustOpenStoreAt(t, dir)
+	inProgress := filepath.Join(dir, "gcode", ".tmp-body-live")
+	if err := os.WriteFile(inProgress, []byte("uploading"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	second := NewStore(dir)
+	second.LockTimeout = 20 * time.Millisecond
+	if err := second.Open(context.Background()); !errors.Is(err, ErrInUse) {
+		t.Fatalf("second Open: err=%v, want ErrInUse", err)
+	}
+	if _, err := os.Stat(inProgress); err != nil {
+		t.Errorf("second daemon removed the first one's upload in progress: %v", err)
+	}
+}
