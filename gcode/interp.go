@@ -342,7 +342,7 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 				case 0:
 					flow = flowPause
 				case 1:
-					flow = flowOptional
+					// optional stop: GRBL accepts and ignores it
 				default:
 					flow = flowEnd
 				}

@@ -1,0 +1,206 @@
+package gcode
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func compileAll(t *testing.T, src string, opts Options) ([]WireLine, error) {
+	t.Helper()
+	c := NewCompiler(strings.NewReader(src), "t.nc", opts)
+	var out []WireLine
+	for {
+		wl, err := c.Next()
+		if errors.Is(err, io.EOF) {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, wl)
+	}
+}
+
+func TestWireForm(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want []WireLine
+	}{
+		{"defaults and comments vanish", "%\n(header)\nG21 G90 G17 G94 G40 G49 G54 G61 G91.1\n%\n", nil},
+		{"redundant words dropped",
+			"G21 G90\nG0 X1.000 Y2.500 ; go\nG1 Z-0.500 F100.0\nG1 X2 F100\nG1 X2 Y3\n",
+			[]WireLine{
+				{Text: "X1Y2.5", Source: 2, Motion: true},
+				{Text: "G1Z-.5F100", Source: 3, Motion: true},
+				{Text: "X2", Source: 4, Motion: true},
+				{Text: "Y3", Source: 5, Motion: true},
+			}},
+		{"line numbers and checksum stripped", "N1 G0 X1*97\nN2 G0 X2\n",
+			[]WireLine{{Text: "X1", Source: 1, Motion: true}, {Text: "X2", Source: 2, Motion: true}}},
+		{"tool change", "T2 M6\nM6\nM3 S1000\nM5\n",
+			[]WireLine{
+				{Text: "T2", Source: 1, Actions: ActionToolChange, Tool: 2},
+				{Text: "", Source: 2, Actions: ActionToolChange, Tool: 2},
+				{Text: "M3S1000", Source: 3, Actions: ActionSpindleOn, Spindle: 1000, Tool: 2},
+				{Text: "M5", Source: 4, Actions: ActionSpindleOff, Tool: 2},
+			}},
+		{"pauses and end", "M0\nM1\nM30\n",
+			[]WireLine{
+				{Text: "M0", Source: 1, Actions: ActionPause},
+				{Text: "", Source: 2, Actions: ActionOptionalStop},
+				{Text: "M30", Source: 3, Actions: ActionProgramEnd},
+			}},
+		{"EEPROM writers go alone", "G10 L20 P1 X0 Y0\nG28.1\n",
+			[]WireLine{{Text: "G10L20P1X0Y0", Source: 1, SendAlone: true}, {Text: "G28.1", Source: 2, SendAlone: true}}},
+		{"arc keeps offsets it needs", "G1 F100\nG2 X10 Y0 I5 J0 K0\n",
+			[]WireLine{{Text: "G1F100", Source: 1}, {Text: "G2X10Y0I5", Source: 2, Motion: true}}},
+		{"long comment line fits", "G1 X1 F100 (" + strings.Repeat("c", 100) + ")\n",
+			[]WireLine{{Text: "G1X1F100", Source: 1, Motion: true}}},
+		{"dollar line", "$X\n", []WireLine{{Text: "$X", Source: 1, Actions: ActionDollar, SendAlone: true}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := compileAll(t, tt.src, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d lines %+v, want %d %+v", len(got), got, len(tt.want), tt.want)
+			}
+			for i := range got {
+				if got[i] != tt.want[i] {
+					t.Errorf("line %d: %+v, want %+v", i, got[i], tt.want[i])
+				}
+			}
+		})
+	}
+}
+
+func TestCompilerStopsAtFirstError(t *testing.T) {
+	src := "G0 X1\nG1 X2\nG81 X1\n"
+	c := NewCompiler(strings.NewReader(src), "part.nc", Options{})
+	if _, err := c.Next(); err != nil {
+		t.Fatalf("line 1: %v", err)
+	}
+	_, err := c.Next()
+	var de *DiagnosticError
+	if !errors.As(err, &de) || !errors.Is(err, ErrNotStreamable) {
+		t.Fatalf("err=%v, want a *DiagnosticError", err)
+	}
+	d := de.Diagnostic
+	if d.File != "part.nc" || d.Line != 2 || d.Col != 1 || d.GrblError != 22 {
+		t.Errorf("diagnostic=%+v, want part.nc:2:1 error:22", d)
+	}
+	if _, again := c.Next(); again != err {
+		t.Errorf("second call returned %v, want the same error", again)
+	}
+}
+
+// checkWireEquivalence runs the whole input through the engine and, for
+// every line the interpreter accepts, re-executes its wire form from the
+// same state: state and motion must be identical, and the wire line must
+// fit GRBL's buffer. It returns the number of lines verified.
+func checkWireEquivalence(tb testing.TB, r io.Reader, name string) int {
+	tb.Helper()
+	e := newEngine(r, name, Options{}, func(Diagnostic) {})
+	var v verifier
+	n := 0
+	for {
+		kind, err := e.step()
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if kind == lineEOF {
+			return n
+		}
+		if !e.executed {
+			continue
+		}
+		if err := v.verify(e); err != nil {
+			tb.Fatal(err)
+		}
+		if len(e.wire) > GrblLineMax && kind != lineError {
+			tb.Fatalf("%s:%d: wire line %q longer than %d", name, e.out.Source, e.wire, GrblLineMax)
+		}
+		for _, c := range e.wire {
+			if !(c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-') {
+				tb.Fatalf("%s:%d: wire line %q has byte %q", name, e.out.Source, e.wire, c)
+			}
+		}
+		n++
+	}
+}
+
+func corpusFiles(tb testing.TB) []string {
+	tb.Helper()
+	files, err := filepath.Glob("../testdata/corpus/open/*")
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("no corpus files: %v", err)
+	}
+	var out []string
+	for _, f := range files {
+		if !strings.HasSuffix(f, ".tsv") && !strings.HasSuffix(f, ".md") {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// TestWireEquivalenceCorpus is the property test over every line of every
+// corpus file.
+func TestWireEquivalenceCorpus(t *testing.T) {
+	total := 0
+	for _, f := range corpusFiles(t) {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			data, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			total += checkWireEquivalence(t, bytes.NewReader(data), filepath.Base(f))
+		})
+	}
+	t.Logf("%d accepted lines verified", total)
+}
+
+// TestWireSaving reports the wire-form byte saving per corpus file.
+func TestWireSaving(t *testing.T) {
+	for _, f := range corpusFiles(t) {
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := Check(fh, filepath.Base(f), Options{})
+		fh.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		saving := 100 * (1 - float64(rep.WireBytes)/float64(rep.Bytes))
+		t.Logf("%-48s %9d -> %9d bytes  %5.1f%% saved", filepath.Base(f), rep.Bytes, rep.WireBytes, saving)
+		if rep.WireBytes >= rep.Bytes && rep.Bytes > 0 {
+			t.Errorf("%s: wire form is not smaller", f)
+		}
+	}
+}
+
+func FuzzWireEquivalence(f *testing.F) {
+	seeds := []string{
+		"G21 G90\nG0 X1.000 Y2.500\nG1 Z-0.500 F100.0\nG2 X10 Y0 I5 J0\nG3 X0 Y0 R5\n",
+		"G20 G91 G0 X.1\nG93 G1 X1 F2\nG94 F10 Y1\n",
+		"G10 L20 P1 X0\nG92 X5\nG43.1 Z1\nG49\nG28 X0\nG30\nG53 G0 Z0\n",
+		"M3 S1000\nM8\nM9\nM5\nT2 M6\nM30\n",
+		"G18 G2 X1 Z1 I.5 F100\nG19 G3 Y1 Z0 J-.5 K.5\n",
+		"N1 G0 X1*97\n(c) G0 X2 ; d\n",
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		checkWireEquivalence(t, bytes.NewReader(data), "fuzz")
+	})
+}
