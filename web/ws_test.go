@@ -1,0 +1,276 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"github.com/kerf-cnc/kerf/web"
+	"github.com/kerf-cnc/kerf/web/webtest"
+)
+
+// watchCtx bounds a websocket test so a missing message fails it rather
+// than hanging.
+func watchCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// mustNext reads the next message of type want.
+func mustNext(t *testing.T, st *web.Stream, want string) web.Message {
+	t.Helper()
+	m, err := st.Next()
+	if err != nil {
+		t.Fatalf("Next: %v (want a %s message)", err, want)
+	}
+	if m.Type != want {
+		t.Fatalf("message %+v, want type %s", m, want)
+	}
+	return m
+}
+
+func TestStreamEvents(t *testing.T) {
+	hub := webtest.NewHub(100, 100)
+	for i := range 5 {
+		hub.Publish("run", "progress", map[string]int{"line": i + 1})
+	}
+	c := MustOpenServer(t, &web.Server{Events: hub})
+
+	t.Run("live", func(t *testing.T) {
+		st, err := c.Watch(watchCtx(t), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		mustNext(t, st, web.MsgHello) // the subscription is in place
+		hub.Publish("machine", "status", map[string]string{"state": "Idle"})
+		m := mustNext(t, st, web.MsgEvent)
+		if m.Seq != 6 || m.Topic != "machine" || m.Event != "status" || string(m.Data) != `{"state":"Idle"}` || m.Time.IsZero() {
+			t.Errorf("event=%+v", m)
+		}
+	})
+	t.Run("resume with since", func(t *testing.T) {
+		st, err := c.Watch(watchCtx(t), 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if h := mustNext(t, st, web.MsgHello); h.Since != 3 {
+			t.Errorf("hello=%+v, want since 3", h)
+		}
+		for _, want := range []uint64{4, 5, 6} {
+			if m := mustNext(t, st, web.MsgEvent); m.Seq != want {
+				t.Errorf("seq=%d, want %d", m.Seq, want)
+			}
+		}
+	})
+	t.Run("topic filter", func(t *testing.T) {
+		st, err := c.Watch(watchCtx(t), 1, "machine")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		if h := mustNext(t, st, web.MsgHello); len(h.Topics) != 1 || h.Topics[0] != "machine" {
+			t.Errorf("hello=%+v", h)
+		}
+		hub.Publish("run", "progress", nil)
+		hub.Publish("machine", "status", nil)
+		for _, want := range []uint64{6, 8} {
+			if m := mustNext(t, st, web.MsgEvent); m.Seq != want || m.Topic != "machine" {
+				t.Errorf("event=%+v, want seq %d on machine", m, want)
+			}
+		}
+	})
+	t.Run("bad query", func(t *testing.T) {
+		_, err := c.Watch(watchCtx(t), 0, "Run Progress")
+		if !errors.Is(err, web.ErrBadRequest) || !strings.Contains(err.Error(), "topics") {
+			t.Errorf("err=%v, want 400 naming topics", err)
+		}
+	})
+}
+
+func TestStreamGap(t *testing.T) {
+	hub := webtest.NewHub(4, 16)
+	for range 10 {
+		hub.Publish("run", "progress", nil)
+	}
+	c := MustOpenServer(t, &web.Server{Events: hub})
+	st, err := c.Watch(watchCtx(t), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	mustNext(t, st, web.MsgHello)
+	g := mustNext(t, st, web.MsgGap)
+	if g.Since != 2 || !strings.Contains(g.Text, "no longer buffered") {
+		t.Errorf("gap=%+v", g)
+	}
+	hub.Publish("run", "state", nil)
+	if m := mustNext(t, st, web.MsgEvent); m.Seq != 11 {
+		t.Errorf("after the gap: seq=%d, want the next live event 11", m.Seq)
+	}
+}
+
+// TestSlowClientDropped: a client that stops reading is dropped by the hub
+// and told so with close code 4000, while a client that keeps up gets
+// every event and the publisher never waits for either.
+func TestSlowClientDropped(t *testing.T) {
+	hub := webtest.NewHub(64, 16)
+	s := &web.Server{Events: hub, WS: web.WSOptions{WriteTimeout: time.Minute}}
+	c := MustOpenServer(t, s)
+	ctx := watchCtx(t)
+
+	slow, err := c.Watch(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.Close()
+	mustNext(t, slow, web.MsgHello)
+	fast, err := c.Watch(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fast.Close()
+	mustNext(t, fast, web.MsgHello)
+
+	payload := map[string]string{"pad": strings.Repeat("x", 4096)}
+	const max = 5000
+	published := 0
+	for hub.Subscribers() == 2 {
+		if published == max {
+			t.Fatalf("slow client still subscribed after %d events", max)
+		}
+		seq := hub.Publish("machine", "status", payload) // returns at once: never blocks
+		published++
+		if m := mustNext(t, fast, web.MsgEvent); m.Seq != seq {
+			t.Fatalf("fast client: seq=%d, want %d", m.Seq, seq)
+		}
+	}
+	t.Logf("slow client dropped after %d events of 4 KiB", published)
+
+	// The fast client carries on.
+	seq := hub.Publish("machine", "status", nil)
+	if m := mustNext(t, fast, web.MsgEvent); m.Seq != seq {
+		t.Errorf("fast client after the drop: seq=%d, want %d", m.Seq, seq)
+	}
+	// The slow client drains what was in flight, then learns why it ended.
+	last := uint64(0)
+	for {
+		m, err := slow.Next()
+		if err != nil {
+			var ce *web.StreamClosedError
+			if !errors.As(err, &ce) || ce.Code != web.CloseSlowConsumer || !errors.Is(err, web.ErrSlowConsumer) {
+				t.Fatalf("slow client ended with %v, want close code %d", err, web.CloseSlowConsumer)
+			}
+			break
+		}
+		if m.Seq != last+1 {
+			t.Fatalf("slow client: seq %d after %d: events must arrive in order without holes", m.Seq, last)
+		}
+		last = m.Seq
+	}
+	if last >= uint64(published) {
+		t.Errorf("slow client got all %d events; it should have been dropped", last)
+	}
+}
+
+func TestCloseEndsStreams(t *testing.T) {
+	hub := webtest.NewHub(8, 8)
+	s := &web.Server{Events: hub}
+	c := MustOpenServer(t, s)
+	st, err := c.Watch(watchCtx(t), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	mustNext(t, st, web.MsgHello)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Close has waited for the handler, which closed its subscription.
+	if n := hub.Subscribers(); n != 0 {
+		t.Errorf("subscribers after Close=%d, want 0", n)
+	}
+	_, err = st.Next()
+	var ce *web.StreamClosedError
+	if !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway {
+		t.Errorf("Next after server Close: %v, want close 1001", err)
+	}
+}
+
+func TestStreamContextCancel(t *testing.T) {
+	hub := webtest.NewHub(8, 8)
+	c := MustOpenServer(t, &web.Server{Events: hub})
+	ctx, cancel := context.WithCancel(t.Context())
+	st, err := c.Watch(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	mustNext(t, st, web.MsgHello)
+	cancel()
+	if _, err := st.Next(); !errors.Is(err, context.Canceled) {
+		t.Errorf("Next after cancel: %v, want context.Canceled", err)
+	}
+}
+
+func TestStreamPingAndReadLimit(t *testing.T) {
+	hub := webtest.NewHub(8, 8)
+	s := &web.Server{Events: hub, WS: web.WSOptions{PingInterval: 10 * time.Millisecond, ReadLimit: 64}}
+	ts := httptest.NewServer(s.TrustedHandler())
+	t.Cleanup(func() { s.Close(); ts.Close() })
+
+	conn, _, err := websocket.DefaultDialer.DialContext(watchCtx(t), "ws"+strings.TrimPrefix(ts.URL, "http")+"/api/v1/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	pinged := make(chan struct{}, 1)
+	conn.SetPingHandler(func(string) error {
+		select {
+		case pinged <- struct{}{}:
+		default:
+		}
+		return nil
+	})
+	readErr := make(chan error, 1)
+	go func() {
+		for {
+			_, b, err := conn.ReadMessage()
+			if err != nil {
+				readErr <- err
+				return
+			}
+			var m web.Message
+			if json.Unmarshal(b, &m) != nil {
+				readErr <- errors.New("bad message")
+				return
+			}
+		}
+	}()
+	select {
+	case <-pinged:
+	case err := <-readErr:
+		t.Fatalf("connection ended before a ping: %v", err)
+	case <-watchCtx(t).Done():
+		t.Fatal("no ping arrived")
+	}
+	// A client message over the read limit ends the connection.
+	if err := conn.WriteMessage(websocket.TextMessage, []byte(strings.Repeat("x", 65))); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-readErr:
+		if !websocket.IsCloseError(err, websocket.CloseMessageTooBig) {
+			t.Errorf("after an oversized message: %v, want close 1009", err)
+		}
+	case <-watchCtx(t).Done():
+		t.Fatal("the server kept a connection that sent an oversized message")
+	}
+}
