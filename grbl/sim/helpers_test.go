@@ -161,3 +161,5 @@ func (h *testHost) noLine(d time.Duration) {
 	case <-time.After(d):
 	}
 }
+
+const time1s = time.Second

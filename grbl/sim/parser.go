@@ -89,20 +89,20 @@ const (
 
 // modal groups (bit positions in commandWords)
 const (
-	mgG0 = iota // non-modal
-	mgG1        // motion
-	mgG2        // plane
-	mgG3        // distance
-	mgG4        // arc IJK distance
-	mgG5        // feed rate mode
-	mgG6        // units
-	mgG7        // cutter comp
-	mgG8        // tool length
-	mgG12       // coordinate system
-	mgG13       // path control
-	mgM4        // program flow
-	mgM7        // spindle
-	mgM8        // coolant
+	mgG0  = iota // non-modal
+	mgG1         // motion
+	mgG2         // plane
+	mgG3         // distance
+	mgG4         // arc IJK distance
+	mgG5         // feed rate mode
+	mgG6         // units
+	mgG7         // cutter comp
+	mgG8         // tool length
+	mgG12        // coordinate system
+	mgG13        // path control
+	mgM4         // program flow
+	mgM7         // spindle
+	mgM8         // coolant
 )
 
 const maxLineNumber = 10000000

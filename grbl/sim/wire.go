@@ -107,7 +107,7 @@ func (w *wire) backlogAt(now time.Duration) int {
 	if w.queued == 0 || w.lastAt <= now {
 		return 0
 	}
-	return int((w.lastAt-now+w.byteTime-1)/w.byteTime)
+	return int((w.lastAt - now + w.byteTime - 1) / w.byteTime)
 }
 
 func (w *wire) clear() {
