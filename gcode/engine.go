@@ -213,6 +213,12 @@ func (e *engine) step() (lineKind, error) {
 		e.diag(line, ws.errCol, Error, 11, fmt.Sprintf("more than %d words in one line", maxWords))
 		return lineError, nil
 	}
+	for k := 0; k < ws.n; k++ {
+		if w := &ws.w[k]; math.IsInf(w.val, 0) {
+			e.diag(line, int(w.col), Error, 0, fmt.Sprintf("%c value is out of range for GRBL's 32-bit floats", w.letter))
+			return lineError, nil
+		}
+	}
 	// Strip M6: the sender performs tool changes.
 	var act Action
 	for k := 0; k < ws.n; k++ {
@@ -232,8 +238,11 @@ func (e *engine) step() (lineKind, error) {
 	e.executed = true
 	e.wire = appendWire(e.wire[:0], ws, &e.pre, &e.in.info, &e.in.eff)
 	if len(e.wire) > GrblLineMax {
+		// GRBL rejects the line whole: it changes nothing.
 		e.diag(line, int(l.col[0]), Error, 11, fmt.Sprintf("error:11 (%s): even the shortest form is %d characters (limit %d)", GrblErrorName(11), len(e.wire), GrblLineMax))
-		bad = true
+		e.in.st = e.pre
+		e.executed = false
+		return lineError, nil
 	} else if l.total > GrblLineMax {
 		e.diag(line, int(l.col[GrblLineMax]), Warning, 0, fmt.Sprintf("line is %d characters after GRBL's pre-filter (limit %d): sent as is, GRBL answers error:11; kerf sends the %d-character wire form", l.total, GrblLineMax, len(e.wire)))
 	}
@@ -602,6 +611,20 @@ func (e *engine) finish() {
 		rep.Tools = append(rep.Tools, t)
 	}
 	sort.Ints(rep.Tools)
+	// Values come from GRBL's float32 arithmetic; report them to a micron's
+	// thousandth so that 100.66 does not print as 100.65999603271484.
+	for _, b := range []*Box{&rep.Bounds.Work, &rep.Bounds.Machine} {
+		roundVec(&b.Min)
+		roundVec(&b.Max)
+	}
+	for i := range rep.SafePoints {
+		roundVec(&rep.SafePoints[i].Work)
+		roundVec(&rep.SafePoints[i].Machine)
+	}
+	rep.FeedMin, rep.FeedMax = round6(rep.FeedMin), round6(rep.FeedMax)
+	for i := range rep.SpindleEvents {
+		rep.SpindleEvents[i].Speed = round6(rep.SpindleEvents[i].Speed)
+	}
 	if rep.Lines == 0 {
 		e.diag(0, 0, Warning, 0, "empty file: no G-code")
 	}
@@ -632,5 +655,13 @@ func (e *engine) travelCheck() {
 		if span := b.Machine.Max[i] - b.Machine.Min[i]; span > travel+1e-6 {
 			e.diag(b.Machine.MaxLine[i], 0, Error, 0, fmt.Sprintf("the program spans %.3f mm in %c, more than the machine's %g mm travel ($%d)", span, axes[i], travel, SetTravelX+i))
 		}
+	}
+}
+
+func round6(v float64) float64 { return math.Round(v*1e6) / 1e6 }
+
+func roundVec(v *[3]float64) {
+	for i := range v {
+		v[i] = round6(v[i])
 	}
 }
