@@ -340,3 +340,24 @@ func TestRecoverInterrupted(t *testing.T) {
 		t.Errorf("second recovery=%v, %v; want nothing", again, err)
 	}
 }
+
+// BenchmarkUpdateRunProgress measures one durable progress update (a write
+// transaction with fsync), which bounds how often the runner should persist
+// progress; live progress goes through the event hub instead.
+func BenchmarkUpdateRunProgress(b *testing.B) {
+	ctx := context.Background()
+	s := MustOpenStore(b)
+	j := MustCreateJob(b, s, "a", "G0 X1\n")
+	r := MustRunInState(b, s, j.ID, StateRunning)
+	line := 0
+	for b.Loop() {
+		line++
+		if _, err := s.UpdateRun(ctx, r.ID, func(r *Run) error {
+			r.LastAckedLine, r.LastExecutedLine = line, line-5
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "updates/s")
+}
