@@ -41,7 +41,7 @@
 //
 //	cfg, th, err := canary.DefaultConfig()
 //	series, err := canary.Align(cfg, baselineWindows, runWindowsSoFar)
-//	res, err := canary.Judge(cfg, th, series)
+//	res, err := canary.Judge(cfg.Observed(series), th, series)
 //	if res.Classification == canary.SummaryFail {
 //		// abort, naming res.NotPassed() in the reason
 //	}

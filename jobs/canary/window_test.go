@@ -72,3 +72,20 @@ func TestNotPassed(t *testing.T) {
 		t.Errorf("NotPassed=%v", names)
 	}
 }
+
+func TestObserved(t *testing.T) {
+	t.Parallel()
+	cfg := Config{Metrics: []MetricConfig{NewMetricConfig("a"), NewMetricConfig("b"), NewMetricConfig("c"), NewMetricConfig("d")}}
+	data := []Series{
+		{Metric: "a", Control: []float64{1}, Experiment: []float64{2}},
+		{Metric: "b", Control: []float64{math.NaN()}, Experiment: nil},
+		{Metric: "c", Control: []float64{3}},
+	}
+	var names []string
+	for _, m := range cfg.Observed(data).Metrics {
+		names = append(names, m.Name)
+	}
+	if !slices.Equal(names, []string{"a", "c"}) {
+		t.Errorf("Observed kept %v, want [a c]", names)
+	}
+}
