@@ -11,8 +11,8 @@
 //	sub, err := hub.Subscribe(lastSeen, "run.*", "machine.status")
 //	if errors.Is(err, events.ErrGap) { … tell the client, resubscribe with 0 … }
 //	defer sub.Close()
-//	for ev := range sub.C() { … }
-//	// sub.Err() says why the channel closed (ErrSlow, ErrClosed, ErrUnsubscribed)
+//	for ev := range sub.Events() { … }
+//	// sub.Err() says why the channel closed (ErrSlow, ErrClosed; nil after sub.Close)
 //
 //	hub.Publish("run.progress", progress) // never blocks
 //

@@ -22,8 +22,6 @@ var (
 	ErrSlow = errors.New("subscriber too slow")
 	// ErrClosed: the hub is closed.
 	ErrClosed = errors.New("event hub closed")
-	// ErrUnsubscribed: the subscriber closed its subscription.
-	ErrUnsubscribed = errors.New("unsubscribed")
 	// ErrGap: the events after the requested sequence number are no longer
 	// in the ring (or never existed). The concrete error is a *GapError.
 	ErrGap = errors.New("events no longer available")
@@ -216,9 +214,11 @@ func (h *Hub) Close() {
 	}
 }
 
-// end removes sub and closes its channel. h.mu must be held.
+// end removes sub, records why (nil: the subscriber closed it) and closes
+// its channel. h.mu must be held.
 func (h *Hub) end(sub *Subscription, err error) {
 	delete(h.subs, sub)
+	sub.ended = true
 	sub.err = err
 	close(sub.ch)
 }
@@ -233,36 +233,38 @@ func validPattern(p string) error {
 	return nil
 }
 
-// Subscription receives events from a Hub. Read them from C until it is
-// closed, then Err says why.
+// Subscription receives events from a Hub. Read them from Events until it
+// is closed, then Err says why.
 type Subscription struct {
 	hub    *Hub
 	topics []string
 	ch     chan Event
-	err    error // guarded by hub.mu; set when ch is closed
+	ended  bool  // guarded by hub.mu; ch is closed
+	err    error // guarded by hub.mu; why the hub ended it
 }
 
-// C returns the event channel. It is closed when the subscription ends;
-// events already buffered are still delivered first.
-func (s *Subscription) C() <-chan Event { return s.ch }
+// Events returns the event channel, in sequence order. It is closed when
+// the subscription ends; events already buffered are delivered first.
+func (s *Subscription) Events() <-chan Event { return s.ch }
 
-// Err returns nil while the subscription is live, and afterwards why it
-// ended: ErrSlow (dropped), ErrClosed (hub closed) or ErrUnsubscribed.
+// Err says why the subscription ended: ErrSlow when the hub dropped it,
+// ErrClosed when the hub closed. It is nil while the subscription is live
+// and after the subscriber's own Close.
 func (s *Subscription) Err() error {
 	s.hub.mu.Lock()
 	defer s.hub.mu.Unlock()
 	return s.err
 }
 
-// Close ends the subscription and closes C. It is idempotent and safe to
-// call from any goroutine.
+// Close ends the subscription and closes Events. It is idempotent and safe
+// to call from any goroutine.
 func (s *Subscription) Close() {
 	s.hub.mu.Lock()
 	defer s.hub.mu.Unlock()
-	if s.err != nil {
+	if s.ended {
 		return
 	}
-	s.hub.end(s, ErrUnsubscribed)
+	s.hub.end(s, nil)
 }
 
 func (s *Subscription) matches(topic string) bool {
