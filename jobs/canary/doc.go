@@ -41,7 +41,8 @@
 //
 //	cfg, th, err := canary.DefaultConfig()
 //	series, err := canary.Align(cfg, baselineWindows, runWindowsSoFar)
-//	res, err := canary.Judge(cfg.Observed(series), th, series)
+//	cfg, series = canary.Observed(cfg, series) // metrics without samples yet
+//	res, err := canary.Judge(cfg, th, series)
 //	if res.Classification == canary.SummaryFail {
 //		// abort, naming res.NotPassed() in the reason
 //	}

@@ -81,23 +81,29 @@ func nans(n int) []float64 {
 	return out
 }
 
-// Observed returns a copy of c keeping only the metrics with at least one
-// non-NaN sample, on either side, in data. Early in a run no aligned window
-// may yet hold, say, a drift check; judged as is, such a critical metric
-// would be a critical Nodata and fail the canary (Kayenta's rule). A metric
-// with data on one side only is kept: that is missing data worth judging.
-func (c Config) Observed(data []Series) Config {
+// Observed drops the metrics with no non-NaN sample on either side from
+// cfg and data. Early in a run no aligned window may yet hold, say, a drift
+// check; judged as is, such a critical metric would be a critical Nodata
+// and fail the canary (Kayenta's rule). A metric with data on one side
+// only is kept: that is missing data worth judging.
+func Observed(cfg Config, data []Series) (Config, []Series) {
 	seen := make(map[string]bool, len(data))
 	for _, s := range data {
 		seen[s.Metric] = seen[s.Metric] || hasNumber(s.Control) || hasNumber(s.Experiment)
 	}
 	var drop []string
-	for _, m := range c.Metrics {
+	for _, m := range cfg.Metrics {
 		if !seen[m.Name] {
 			drop = append(drop, m.Name)
 		}
 	}
-	return c.Without(drop...)
+	kept := make([]Series, 0, len(data))
+	for _, s := range data {
+		if seen[s.Metric] {
+			kept = append(kept, s)
+		}
+	}
+	return cfg.Without(drop...), kept
 }
 
 func hasNumber(xs []float64) bool {

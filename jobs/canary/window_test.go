@@ -75,17 +75,32 @@ func TestNotPassed(t *testing.T) {
 
 func TestObserved(t *testing.T) {
 	t.Parallel()
-	cfg := Config{Metrics: []MetricConfig{NewMetricConfig("a"), NewMetricConfig("b"), NewMetricConfig("c"), NewMetricConfig("d")}}
-	data := []Series{
-		{Metric: "a", Control: []float64{1}, Experiment: []float64{2}},
-		{Metric: "b", Control: []float64{math.NaN()}, Experiment: nil},
-		{Metric: "c", Control: []float64{3}},
+	cfg := Config{Metrics: []MetricConfig{NewMetricConfig("a", "g"), NewMetricConfig("b", "g"), NewMetricConfig("c", "g"), NewMetricConfig("d", "g")}}
+	cfg.Metrics[1].Critical = true
+	baseline := []Window{{Start: 0, End: 5, Samples: map[string][]float64{"a": {1, 2, 3}, "c": {3}}}}
+	run := []Window{{Start: 0, End: 5, Samples: map[string][]float64{"a": {1, 2, 3}}}}
+	series, err := Align(cfg, baseline, run)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var names []string
-	for _, m := range cfg.Observed(data).Metrics {
+	obsCfg, obsSeries := Observed(cfg, series)
+	var names, snames []string
+	for _, m := range obsCfg.Metrics {
 		names = append(names, m.Name)
 	}
-	if !slices.Equal(names, []string{"a", "c"}) {
-		t.Errorf("Observed kept %v, want [a c]", names)
+	for _, s := range obsSeries {
+		snames = append(snames, s.Metric)
+	}
+	if !slices.Equal(names, []string{"a", "c"}) || !slices.Equal(snames, names) {
+		t.Fatalf("Observed kept metrics %v, series %v, want [a c]", names, snames)
+	}
+	res, err := Judge(obsCfg, Thresholds{Pass: 90, Marginal: 70}, obsSeries)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "b" (critical, no data yet) no longer fails the canary; "c" has data
+	// in the baseline only and is judged Nodata.
+	if res.Reason != "" || res.Metrics[1].Classification != Nodata {
+		t.Errorf("result %+v", res)
 	}
 }
