@@ -99,7 +99,7 @@ func TestTokens(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s := MustOpenStore(t)
-	hash := func(secret string) []byte { h := sha256.Sum256([]byte(secret)); return h[:] }
+	hash := HashTokenSecret
 	tok, err := s.CreateToken(ctx, Token{Name: "panel", Role: "operator", Hash: hash("s3cret")})
 	if err != nil {
 		t.Fatal(err)
@@ -130,6 +130,17 @@ func TestTokens(t *testing.T) {
 	}
 	if _, err := s.TokenByHash(ctx, hash("wrong")); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown secret: err=%v", err)
+	}
+	if name, err := s.CheckToken(ctx, "s3cret"); err != nil || name != "panel" {
+		t.Errorf("CheckToken=%q, %v; want panel", name, err)
+	}
+	for _, secret := range []string{"", "S3cret", "s3cret "} {
+		if _, err := s.CheckToken(ctx, secret); !errors.Is(err, ErrNotFound) {
+			t.Errorf("CheckToken(%q): err=%v, want ErrNotFound", secret, err)
+		}
+	}
+	if h := sha256.Sum256([]byte("s3cret")); string(hash("s3cret")) != string(h[:]) {
+		t.Error("HashTokenSecret is not SHA-256")
 	}
 	list, err := s.Tokens(ctx)
 	if err != nil || len(list) != 1 {

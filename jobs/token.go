@@ -100,6 +100,26 @@ func (s *Store) TokenByHash(ctx context.Context, hash []byte) (Token, error) {
 	return t, nil
 }
 
+// HashTokenSecret returns the Hash stored for a token secret.
+func HashTokenSecret(secret string) []byte {
+	h := sha256.Sum256([]byte(secret))
+	return h[:]
+}
+
+// CheckToken authenticates a bearer token secret and returns the token's
+// name. Errors: ErrNotFound for an unknown or revoked secret (including an
+// empty one).
+func (s *Store) CheckToken(ctx context.Context, secret string) (string, error) {
+	if secret == "" {
+		return "", fmt.Errorf("token: empty secret: %w", ErrNotFound)
+	}
+	t, err := s.TokenByHash(ctx, HashTokenSecret(secret))
+	if err != nil {
+		return "", err
+	}
+	return t.Name, nil
+}
+
 // Tokens lists all tokens, oldest first.
 func (s *Store) Tokens(ctx context.Context) ([]Token, error) {
 	var out []Token
