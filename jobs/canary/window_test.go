@@ -77,8 +77,8 @@ func TestObserved(t *testing.T) {
 	t.Parallel()
 	cfg := Config{Metrics: []MetricConfig{NewMetricConfig("a", "g"), NewMetricConfig("b", "g"), NewMetricConfig("c", "g"), NewMetricConfig("d", "g")}}
 	cfg.Metrics[1].Critical = true
-	baseline := []Window{{Start: 0, End: 5, Samples: map[string][]float64{"a": {1, 2, 3}, "c": {3}}}}
-	run := []Window{{Start: 0, End: 5, Samples: map[string][]float64{"a": {1, 2, 3}}}}
+	baseline := []Window{{Start: 0, End: 5, Samples: map[string][]float64{"a": {1, 2, 3}, "c": {3}, "d": {5, 6}}}}
+	run := []Window{{Start: 0, End: 5, Samples: map[string][]float64{"a": {1, 2, 3}, "d": {6, 5}}}}
 	series, err := Align(cfg, baseline, run)
 	if err != nil {
 		t.Fatal(err)
@@ -91,8 +91,8 @@ func TestObserved(t *testing.T) {
 	for _, s := range obsSeries {
 		snames = append(snames, s.Metric)
 	}
-	if !slices.Equal(names, []string{"a", "c"}) || !slices.Equal(snames, names) {
-		t.Fatalf("Observed kept metrics %v, series %v, want [a c]", names, snames)
+	if !slices.Equal(names, []string{"a", "c", "d"}) || !slices.Equal(snames, names) {
+		t.Fatalf("Observed kept metrics %v, series %v, want [a c d]", names, snames)
 	}
 	res, err := Judge(obsCfg, Thresholds{Pass: 90, Marginal: 70}, obsSeries)
 	if err != nil {
@@ -100,7 +100,7 @@ func TestObserved(t *testing.T) {
 	}
 	// "b" (critical, no data yet) no longer fails the canary; "c" has data
 	// in the baseline only and is judged Nodata.
-	if res.Reason != "" || res.Metrics[1].Classification != Nodata {
+	if res.Reason != "" || res.Score != 100 || res.Metrics[1].Classification != Nodata {
 		t.Errorf("result %+v", res)
 	}
 }
