@@ -611,8 +611,8 @@ func (e *engine) finish() {
 		rep.Tools = append(rep.Tools, t)
 	}
 	sort.Ints(rep.Tools)
-	// Values come from GRBL's float32 arithmetic; report them to a micron's
-	// thousandth so that 100.66 does not print as 100.65999603271484.
+	// Values come from GRBL's float32 arithmetic; report them to 0.1 µm
+	// so that 100.66 does not print as 100.65999603271484.
 	for _, b := range []*Box{&rep.Bounds.Work, &rep.Bounds.Machine} {
 		roundVec(&b.Min)
 		roundVec(&b.Max)
@@ -621,9 +621,9 @@ func (e *engine) finish() {
 		roundVec(&rep.SafePoints[i].Work)
 		roundVec(&rep.SafePoints[i].Machine)
 	}
-	rep.FeedMin, rep.FeedMax = round6(rep.FeedMin), round6(rep.FeedMax)
+	rep.FeedMin, rep.FeedMax = roundReport(rep.FeedMin), roundReport(rep.FeedMax)
 	for i := range rep.SpindleEvents {
-		rep.SpindleEvents[i].Speed = round6(rep.SpindleEvents[i].Speed)
+		rep.SpindleEvents[i].Speed = roundReport(rep.SpindleEvents[i].Speed)
 	}
 	if rep.Lines == 0 {
 		e.diag(0, 0, Warning, 0, "empty file: no G-code")
@@ -658,10 +658,10 @@ func (e *engine) travelCheck() {
 	}
 }
 
-func round6(v float64) float64 { return math.Round(v*1e6) / 1e6 }
+func roundReport(v float64) float64 { return math.Round(v*1e4) / 1e4 }
 
 func roundVec(v *[3]float64) {
 	for i := range v {
-		v[i] = round6(v[i])
+		v[i] = roundReport(v[i])
 	}
 }

@@ -199,6 +199,42 @@ type lexed struct {
 	checksumCalc    int
 }
 
+// Byte classes of GRBL's pre-filter.
+const (
+	classKeep     = iota // kept as is
+	classLower           // upper-cased and kept
+	classSpace           // spaces and control characters: dropped
+	classSlash           // block delete: dropped
+	classParen           // starts a ( ) comment
+	classSemi            // starts a ; comment
+	classHigh            // bytes >= 0x80: dropped by GRBL, an error in code
+	classRealtime        // ? ! ~: GRBL real-time commands
+)
+
+// lexClass maps each byte to its class. It is never written after
+// initialisation.
+var lexClass = func() (t [256]uint8) {
+	for c := 0; c < 256; c++ {
+		switch {
+		case c <= ' ':
+			t[c] = classSpace
+		case c >= 0x80:
+			t[c] = classHigh
+		case c >= 'a' && c <= 'z':
+			t[c] = classLower
+		case c == '/':
+			t[c] = classSlash
+		case c == '(':
+			t[c] = classParen
+		case c == ';':
+			t[c] = classSemi
+		case c == '?' || c == '!' || c == '~':
+			t[c] = classRealtime
+		}
+	}
+	return t
+}()
+
 // lex pre-filters raw into l.
 func (l *lexed) lex(raw []byte) {
 	l.n, l.total = 0, 0
@@ -208,46 +244,58 @@ func (l *lexed) lex(raw []byte) {
 	paren, semi := false, false
 	parenCol := 0
 	for i, c := range raw {
-		if c == 0 && l.nulCol == 0 {
-			l.nulCol = i + 1
-		}
 		if paren {
 			if c == ')' {
 				paren = false
+			} else if c == 0 && l.nulCol == 0 {
+				l.nulCol = i + 1
 			}
 			continue
 		}
 		if semi {
+			if c == 0 && l.nulCol == 0 {
+				l.nulCol = i + 1
+			}
 			continue
 		}
-		switch {
-		case c <= ' ':
-		case c == '/':
-			if l.blockDeleteCol == 0 {
-				l.blockDeleteCol = i + 1
-			}
-		case c == '(':
-			paren, parenCol, l.comment = true, i+1, true
-		case c == ';':
-			semi, l.comment = true, true
-		case c >= 0x80:
-			if l.nonASCIICol == 0 {
-				l.nonASCIICol, l.nonASCII = i+1, c
-			}
-		case c == '?' || c == '!' || c == '~':
-			if l.realtimeCol == 0 {
-				l.realtimeCol, l.realtime = i+1, c
-			}
-		default:
-			if c >= 'a' && c <= 'z' {
-				c -= 'a' - 'A'
-			}
+		cls := lexClass[c]
+		if cls == classKeep {
 			if l.n < maxCode {
 				l.code[l.n] = c
 				l.col[l.n] = int32(i + 1)
 				l.n++
 			}
 			l.total++
+			continue
+		}
+		switch cls {
+		case classLower:
+			if l.n < maxCode {
+				l.code[l.n] = c - ('a' - 'A')
+				l.col[l.n] = int32(i + 1)
+				l.n++
+			}
+			l.total++
+		case classSpace:
+			if c == 0 && l.nulCol == 0 {
+				l.nulCol = i + 1
+			}
+		case classSlash:
+			if l.blockDeleteCol == 0 {
+				l.blockDeleteCol = i + 1
+			}
+		case classParen:
+			paren, parenCol, l.comment = true, i+1, true
+		case classSemi:
+			semi, l.comment = true, true
+		case classHigh:
+			if l.nonASCIICol == 0 {
+				l.nonASCIICol, l.nonASCII = i+1, c
+			}
+		case classRealtime:
+			if l.realtimeCol == 0 {
+				l.realtimeCol, l.realtime = i+1, c
+			}
 		}
 	}
 	if paren {

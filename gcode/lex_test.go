@@ -25,7 +25,7 @@ func TestReadFloat(t *testing.T) {
 		{".", false, 0, 0},
 		{"", false, 0, 0},
 		{"X", false, 0, 0},
-		{"123456789", true, 123456780, 9},        // digits past 8 are dropped
+		{"123456789", true, 123456780, 9}, // digits past 8 are dropped
 		{"0.000012345678", true, number{intval: 123, exp: -7}.float32(), 14}, // leading zeros count as digits
 		{"007", true, 7, 3},
 	}
@@ -169,9 +169,9 @@ func TestLineScannerLongLine(t *testing.T) {
 
 func TestLex(t *testing.T) {
 	tests := []struct {
-		in      string
-		code    string
-		checks  func(t *testing.T, l *lexed)
+		in     string
+		code   string
+		checks func(t *testing.T, l *lexed)
 	}{
 		{"g1 x1.5 (comment) y2 ; rest", "G1X1.5Y2", nil},
 		{"\tG0\tX 1 . 5", "G0X1.5", nil},

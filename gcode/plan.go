@@ -16,7 +16,8 @@ type planBlock struct {
 	nominal    float64 // mm/min
 	accel      float64 // mm/min²
 	maxEntrySq float64
-	entrySq    float64
+	backSq     float64 // entry limit from the reverse pass
+	entrySq    float64 // planned entry (reverse and forward passes)
 }
 
 // planner estimates run time with GRBL's planner model: trapezoidal
@@ -125,7 +126,7 @@ func (p *planner) line(delta [3]float64, rate float64, rapid bool, invMinutes fl
 	p.push(b)
 }
 
-func (p *planner) at(i int) *planBlock { return &p.ring[(p.head+i)%len(p.ring)] }
+func (p *planner) at(i int) *planBlock { return &p.ring[(p.head+i)&(len(p.ring)-1)] }
 
 func (p *planner) push(b planBlock) {
 	*p.at(p.n) = b
@@ -137,23 +138,33 @@ func (p *planner) push(b planBlock) {
 }
 
 // replan runs GRBL's reverse and forward passes over the buffered blocks,
-// assuming the last one ends at rest. Block 0's entry speed is fixed.
+// assuming the last one ends at rest. Block 0's entry speed is fixed. Like
+// GRBL's planned pointer, the reverse pass stops where it no longer changes
+// anything: a new block can only raise reverse-pass limits, so once a block's
+// limit comes out as before, all earlier ones are as before too.
 func (p *planner) replan() {
 	exitSq := 0.0
+	from := 1
 	for i := p.n - 1; i >= 1; i-- {
 		b := p.at(i)
 		e := exitSq + 2*b.accel*b.mm
 		if e > b.maxEntrySq {
 			e = b.maxEntrySq
 		}
-		b.entrySq = e
+		if e == b.backSq && i < p.n-1 {
+			from = i
+			break
+		}
+		b.backSq = e
 		exitSq = e
 	}
-	for i := 1; i < p.n; i++ {
+	for i := from; i < p.n; i++ {
 		prev, b := p.at(i-1), p.at(i)
-		if lim := prev.entrySq + 2*prev.accel*prev.mm; b.entrySq > lim {
-			b.entrySq = lim
+		e := b.backSq
+		if lim := prev.entrySq + 2*prev.accel*prev.mm; e > lim {
+			e = lim
 		}
+		b.entrySq = e
 	}
 }
 
