@@ -152,11 +152,10 @@ func newBoard(m *Machine, st settings) *board {
 	b.stats.errors = map[int]int{}
 	b.stats.alarms = map[int]int{}
 	b.mo.ovFeed, b.mo.ovRapid, b.ovSpindle = 100, 100, 100
-	// Physical carriage at power-on: where homing would leave it, unless set.
+	// Physical carriage at power-on, in homing coordinates; by default at
+	// the origin, so that power-on MPos and homed coordinates agree.
 	if m.opts.HomePosition != nil {
 		b.frameOff = *m.opts.HomePosition
-	} else {
-		b.frameOff = b.homedPosition()
 	}
 	b.booting = true
 	b.bootAt = math.MaxInt64

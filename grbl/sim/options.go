@@ -45,8 +45,9 @@ type Options struct {
 	// probe never touches anything.
 	Probe ProbeSurface
 	// HomePosition is where the carriage physically sits at power-on, in
-	// the machine coordinates that homing establishes. nil means the middle
-	// of the travel. It decides how far homing travels.
+	// the machine coordinates that homing establishes. nil means (0,0,0), so
+	// that the power-on MPos frame and the homed frame agree (and Probe
+	// surfaces are simply in MPos). It decides how far homing travels.
 	HomePosition *[3]float64
 }
 

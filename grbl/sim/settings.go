@@ -103,7 +103,13 @@ func newSettings(profile string, overrides map[int]float64) (settings, error) {
 	for k := range overrides {
 		keys = append(keys, k)
 	}
-	sort.Ints(keys)
+	// $20=1 needs $22=1 already stored, so $22 goes first.
+	sort.Slice(keys, func(i, j int) bool {
+		if (keys[i] == 22) != (keys[j] == 22) {
+			return keys[i] == 22
+		}
+		return keys[i] < keys[j]
+	})
 	for _, k := range keys {
 		if code := s.store(k, overrides[k]); code != 0 {
 			return settings{}, fmt.Errorf("setting $%d=%g: GRBL would answer error:%d (%s)", k, overrides[k], code, errorText(code))
