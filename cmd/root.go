@@ -43,6 +43,10 @@ func NewCmdRoot(ios IOStreams) *cobra.Command {
 		newCmdPorts(ios),
 		newCmdCheck(ios),
 		newCmdCanary(ios),
+		newCmdJob(ios),
+		newCmdStatus(ios),
+		newCmdMachine(ios),
+		newCmdBackup(ios),
 	)
 	return root
 }

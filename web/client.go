@@ -46,7 +46,7 @@ func NewSocketClient(path string) *Client {
 		var d net.Dialer
 		c, err := d.DialContext(ctx, "unix", path)
 		if err != nil && (errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, fs.ErrNotExist)) {
-			return nil, &notRunningError{socket: path, err: err}
+			return nil, &NotRunningError{Socket: path, Err: err}
 		}
 		return c, err
 	}
@@ -112,7 +112,7 @@ func (c *Client) request(ctx context.Context, method, path string, q url.Values,
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		var nr *notRunningError
+		var nr *NotRunningError
 		if errors.As(err, &nr) {
 			return nil, nr
 		}
@@ -420,7 +420,7 @@ func (c *Client) Watch(ctx context.Context, since uint64, topics ...string) (*St
 	}
 	conn, resp, err := c.dialer.DialContext(ctx, u.String(), h)
 	if err != nil {
-		var nr *notRunningError
+		var nr *NotRunningError
 		switch {
 		case errors.As(err, &nr):
 			return nil, nr

@@ -188,17 +188,22 @@ func (e *APIError) ProgramDiagnostics() []gcode.Diagnostic {
 	return d.Diagnostics
 }
 
-// notRunningError is returned by the client when nothing listens on the
-// socket.
-type notRunningError struct {
-	socket string
-	err    error
+// NotRunningError is returned by a socket client when nothing listens on
+// the socket (no file, or a stale one). It matches ErrNotRunning.
+type NotRunningError struct {
+	// Socket is the socket's path.
+	Socket string
+	// Err is the dial error.
+	Err error
 }
 
-func (e *notRunningError) Error() string {
-	return fmt.Sprintf("kerf daemon is not running (socket %s): start it with `kerf serve`", e.socket)
+// Error says how to start the daemon.
+func (e *NotRunningError) Error() string {
+	return fmt.Sprintf("kerf daemon is not running (socket %s): start it with `kerf serve`", e.Socket)
 }
 
-func (e *notRunningError) Is(target error) bool { return target == ErrNotRunning }
+// Is reports whether target is ErrNotRunning.
+func (e *NotRunningError) Is(target error) bool { return target == ErrNotRunning }
 
-func (e *notRunningError) Unwrap() error { return e.err }
+// Unwrap returns the dial error.
+func (e *NotRunningError) Unwrap() error { return e.Err }
