@@ -99,11 +99,8 @@ type board struct {
 	jogCancel    bool
 	resumeAt     time.Duration // end of the restore delay (door, spindle stop)
 	spindleStop  bool          // 0x9E active in hold
-	doorSpindle  int           // spindle modal saved when a door opened
-	doorFlood    bool
 	probeRun     *probeRun
 	homeUntil    time.Duration
-	homeTarget   [3]float64
 	stallUntil   time.Duration
 	stallForever bool
 
@@ -220,7 +217,6 @@ func (b *board) hardReset(t time.Duration) {
 	b.mo.ovFeed, b.mo.ovRapid, b.ovSpindle = 100, 100, 100
 	b.booting = true
 	b.bootAt = t + b.m.opts.BootDelay
-	b.txWire.clear()
 	b.stats.resets++
 }
 

@@ -150,6 +150,7 @@ func (m *Machine) Connect() (io.ReadWriteCloser, error) {
 	m.ep = ep
 	now := m.now()
 	m.b.advance(now)
+	m.b.txWire.clear() // the host flushes the port when it opens it
 	m.b.hardReset(now)
 	m.nudge()
 	return ep, nil
@@ -197,6 +198,8 @@ func (m *Machine) unplugLocked() {
 	}
 	m.unplug = true
 	if m.ep != nil {
+		// What already crossed the wire sits in the host's tty buffer.
+		m.ep.rd = m.b.txWire.take(m.now(), m.ep.rd)
 		m.ep.closeLocked(ErrUnplugged)
 		m.ep = nil
 	}

@@ -28,7 +28,6 @@ type plBlock struct {
 	junctionMax float64 // mm/s, from junction deviation
 	entry       float64 // planned entry speed, mm/s
 	loaded      bool    // spindle on during a feed move (for the z-drift fault)
-	line        int
 }
 
 // limitByAxis is GRBL's limit_value_by_axis_maximum: the largest value along
