@@ -73,7 +73,7 @@ func TestCheckCommand(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := "M3S1000\nZ5\nG1Z-1F100\nX10\nG0Z5\nM5\nM30\n" // Y0 is where Y already is
+		want := "G21G90\nM3S1000\nG0Z5\nG1Z-1F100\nX10Y0\nG0Z5\nM5\nM30\n"
 		if string(got) != want {
 			t.Errorf("wire file %q, want %q", got, want)
 		}

@@ -105,6 +105,7 @@ type engine struct {
 	stop bool // binary input: stop reading
 
 	pre      state
+	know     knowledge
 	executed bool // the current line is G-code that exec accepted
 
 	// analysis state
@@ -236,7 +237,7 @@ func (e *engine) step() (lineKind, error) {
 		return lineError, nil
 	}
 	e.executed = true
-	e.wire = appendWire(e.wire[:0], ws, &e.pre, &e.in.info, &e.in.eff)
+	e.wire = appendWire(e.wire[:0], ws, &e.pre, &e.in.info, &e.in.eff, &e.know)
 	if len(e.wire) > GrblLineMax {
 		// GRBL rejects the line whole: it changes nothing.
 		e.diag(line, int(l.col[0]), Error, 11, fmt.Sprintf("error:11 (%s): even the shortest form is %d characters (limit %d)", GrblErrorName(11), len(e.wire), GrblLineMax))
@@ -247,6 +248,7 @@ func (e *engine) step() (lineKind, error) {
 		e.diag(line, int(l.col[GrblLineMax]), Warning, 0, fmt.Sprintf("line is %d characters after GRBL's pre-filter (limit %d): sent as is, GRBL answers error:11; kerf sends the %d-character wire form", l.total, GrblLineMax, len(e.wire)))
 	}
 	act |= e.analyse(line)
+	e.know.update(&e.in.info, &e.in.eff, e.opts.Offsets != nil)
 	if act.Has(ActionToolChange) {
 		e.toolSet[e.in.st.tool] = struct{}{}
 		if len(e.rep.ToolChanges) < e.opts.MaxEvents {
@@ -516,6 +518,7 @@ func (e *engine) dollar(line int, bad bool) (lineKind, error) {
 	col := int(l.col[0])
 	cmd := string(code)
 	e.wire = append(e.wire[:0], code...)
+	e.know.anchored = [3]bool{} // a $ command may move or re-home the machine
 	e.out = WireLine{Source: line, Actions: ActionDollar, SendAlone: true, Tool: e.in.st.tool}
 	if len(e.rep.DollarLines) < e.opts.MaxEvents {
 		e.rep.DollarLines = append(e.rep.DollarLines, line)

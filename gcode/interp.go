@@ -143,6 +143,7 @@ type effect struct {
 	axisLin        int8
 	feed           float64 // mm/min, or 1/min in G93
 	inverse        bool
+	incr           bool // the block ran in G91
 	dwell          float64
 	flow           int8
 	sendAlone      bool // writes EEPROM: G10 L2/L20, G28.1, G30.1
@@ -159,6 +160,8 @@ type blockInfo struct {
 	ijkWords       int
 	nonModal       int
 	explicitMotion bool
+	cmdWords       int  // modal groups commanded in the block
+	valWords       int  // value words present in the block
 	feedMode       bool // block's feed mode is G93
 	blockFeed      float64
 }
@@ -433,6 +436,7 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 	if ws.errNum != 0 {
 		return &gerr{ws.errNum, ws.errCol, ws.errMsg}
 	}
+	allVal := valWords
 	colOf := func(bit int) int {
 		idx := 0
 		for b := bit; b > 1; b >>= 1 {
@@ -720,10 +724,11 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 	// STEP 4: execute.
 	e := effect{from: cur.pos, flow: flow, axis0: int8(a0), axis1: int8(a1), axisLin: int8(aLin)}
 	in.info = blockInfo{axisCommand: axisCmd, axisWords: axisWords, ijkWords: ijkWords, nonModal: nonModal,
+		cmdWords: cmdWords, valWords: allVal,
 		explicitMotion: explicitMotion, feedMode: blk.inverse, blockFeed: f}
 	cur.inverse = blk.inverse
 	cur.feed = f
-	e.feed, e.inverse = f, blk.inverse
+	e.feed, e.inverse, e.incr = f, blk.inverse, blk.incr
 	cur.speed = s
 	cur.tool = t
 	if cur.spindle != blk.spindle {

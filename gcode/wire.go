@@ -2,17 +2,102 @@ package gcode
 
 import "strconv"
 
+// Knowledge bits: which parts of the controller state the program itself has
+// set. The controller's state before a job is not known (a previous job or a
+// startup block may have left G20, G91, F...), so a word is only dropped as
+// redundant when the program itself established the value it repeats.
+const (
+	kMotion uint32 = 1 << iota
+	kPlane
+	kDist
+	kFeedMode
+	kUnits
+	kCoord
+	kTLO
+	kSpindle
+	kCoolant
+	kFeed
+	kSpeed
+	kTool
+	kAll = 1<<iota - 1
+)
+
+// knowledge tracks what the program has established: the modal values
+// (known) and, per axis, whether the modelled position equals the real one
+// (anchored: set by an absolute move, lost on offset changes and probes).
+type knowledge struct {
+	known    uint32
+	anchored [3]bool
+}
+
+// update records what an accepted block established.
+func (k *knowledge) update(info *blockInfo, eff *effect, offsetsKnown bool) {
+	groups := [...]struct {
+		grp int
+		bit uint32
+	}{{grpMotion, kMotion}, {grpPlane, kPlane}, {grpDistance, kDist}, {grpFeedMode, kFeedMode},
+		{grpUnits, kUnits}, {grpCoord, kCoord}, {grpToolLength, kTLO}, {grpSpindle, kSpindle}, {grpCoolant, kCoolant}}
+	for _, g := range groups {
+		if info.cmdWords&(1<<g.grp) != 0 {
+			k.known |= g.bit
+		}
+	}
+	if info.cmdWords&(1<<grpFeedMode) != 0 {
+		k.known &^= kFeed
+	}
+	if info.valWords&wF != 0 && !info.feedMode {
+		k.known |= kFeed
+	}
+	if info.valWords&wS != 0 {
+		k.known |= kSpeed
+	}
+	if info.valWords&wT != 0 {
+		k.known |= kTool
+	}
+	if eff.flow == flowEnd {
+		k.known |= kMotion | kPlane | kDist | kFeedMode | kCoord | kSpindle | kCoolant
+	}
+	if eff.wcoChanged || eff.move == moveProbe || eff.flow == flowEnd {
+		k.anchored = [3]bool{}
+		return
+	}
+	if eff.home {
+		if !offsetsKnown {
+			k.anchored = [3]bool{}
+		}
+		return
+	}
+	if info.axisCommand != axisMotion {
+		return
+	}
+	absolute := info.nonModal == nmAbsolute && offsetsKnown ||
+		info.nonModal == nmNone && !eff.incr && k.known&(kDist|kUnits) == kDist|kUnits
+	for i := 0; i < 3; i++ {
+		if info.axisWords&(1<<i) == 0 {
+			continue
+		}
+		if absolute {
+			k.anchored[i] = true
+		} else if info.nonModal == nmAbsolute {
+			k.anchored[i] = false
+		}
+	}
+}
+
 // appendWire appends the wire form of a block that exec accepted: the
 // words GRBL needs to reach the same state and motion from pre, in source
 // order, with numbers in their shortest exact spelling. It may append
-// nothing when the block changes nothing.
-func appendWire(dst []byte, ws *words, pre *state, info *blockInfo, eff *effect) []byte {
+// nothing when the block changes nothing. Words are dropped only where k
+// shows the program itself established the repeated value.
+func appendWire(dst []byte, ws *words, pre *state, info *blockInfo, eff *effect, k *knowledge) []byte {
+	known := k.known
 	// Axis words that can go: G0/G1 motion whose target already equals the
-	// current position on that axis; at least one axis word stays.
+	// current position on that axis (a zero increment, or an anchored axis);
+	// at least one axis word stays.
 	dropAxis := 0
-	if info.axisCommand == axisMotion && info.nonModal == nmNone && (eff.move == moveRapid || eff.move == moveLinear) {
+	if info.axisCommand == axisMotion && info.nonModal == nmNone && (eff.move == moveRapid || eff.move == moveLinear) && known&kDist != 0 {
 		for i := 0; i < 3; i++ {
-			if info.axisWords&(1<<i) != 0 && eff.target[i] == pre.pos[i] {
+			if info.axisWords&(1<<i) != 0 && eff.target[i] == pre.pos[i] && (eff.incr || k.anchored[i]) {
 				dropAxis |= 1 << i
 			}
 		}
@@ -47,7 +132,7 @@ func appendWire(dst []byte, ws *words, pre *state, info *blockInfo, eff *effect)
 		case 'G':
 			iv, _ := trunc8(v)
 			mant := mantissaOf(v, iv)
-			if dropG(iv, mant, pre, info) {
+			if dropG(iv, mant, pre, info, known) {
 				continue
 			}
 			dst = append(dst, 'G')
@@ -59,22 +144,22 @@ func appendWire(dst []byte, ws *words, pre *state, info *blockInfo, eff *effect)
 			continue
 		case 'M':
 			iv, _ := trunc8(v)
-			if dropM(iv, pre) {
+			if dropM(iv, pre, known) {
 				continue
 			}
 			dst = append(dst, 'M')
 			dst = strconv.AppendInt(dst, int64(iv), 10)
 			continue
 		case 'F':
-			if !pre.inverse && !info.feedMode && info.blockFeed == pre.feed {
+			if known&(kFeed|kFeedMode) == kFeed|kFeedMode && !pre.inverse && !info.feedMode && info.blockFeed == pre.feed {
 				continue
 			}
 		case 'S':
-			if w.val == pre.speed {
+			if known&kSpeed != 0 && w.val == pre.speed {
 				continue
 			}
 		case 'T':
-			if iv, _ := trunc8(v); iv == pre.tool {
+			if iv, _ := trunc8(v); known&kTool != 0 && iv == pre.tool {
 				continue
 			}
 		case 'X', 'Y', 'Z':
@@ -92,49 +177,50 @@ func appendWire(dst []byte, ws *words, pre *state, info *blockInfo, eff *effect)
 	return dst
 }
 
-// dropG reports whether G<iv>.<mant> has no effect from state pre.
-func dropG(iv, mant int, pre *state, info *blockInfo) bool {
+// dropG reports whether G<iv>.<mant> has no effect from state pre, given
+// what the program has established (known).
+func dropG(iv, mant int, pre *state, info *blockInfo, known uint32) bool {
 	switch iv {
 	case 0, 1, 2, 3:
-		return int16(iv*10) == pre.motion
+		return known&kMotion != 0 && int16(iv*10) == pre.motion
 	case 80:
-		return pre.motion == motionNone
+		return known&kMotion != 0 && pre.motion == motionNone
 	case 17, 18, 19:
-		return int8(iv-17) == pre.plane
+		return known&kPlane != 0 && int8(iv-17) == pre.plane
 	case 90, 91:
 		if mant != 0 {
-			return true // G91.1: GRBL's only (default) arc distance mode
+			return true // G91.1: GRBL's only arc distance mode
 		}
-		return (iv == 91) == pre.incr
+		return known&kDist != 0 && (iv == 91) == pre.incr
 	case 93, 94:
-		return (iv == 93) == pre.inverse
+		return known&kFeedMode != 0 && (iv == 93) == pre.inverse
 	case 20, 21:
-		return (iv == 20) == pre.inches
+		return known&kUnits != 0 && (iv == 20) == pre.inches
 	case 40, 61:
-		return true
+		return true // GRBL's only modes: no state
 	case 49:
-		return !pre.tloOn && pre.tlo == 0 && info.axisWords == 0
+		return known&kTLO != 0 && !pre.tloOn && pre.tlo == 0 && info.axisWords == 0
 	case 54, 55, 56, 57, 58, 59:
-		return int8(iv-54) == pre.coord
+		return known&kCoord != 0 && int8(iv-54) == pre.coord
 	}
 	return false
 }
 
 // dropM reports whether M<iv> has no effect from state pre.
-func dropM(iv int, pre *state) bool {
+func dropM(iv int, pre *state, known uint32) bool {
 	switch iv {
 	case 1:
 		return true // optional stop: GRBL ignores it; the sender sees ActionOptionalStop
 	case 3, 4:
-		return int8(iv) == pre.spindle
+		return known&kSpindle != 0 && int8(iv) == pre.spindle
 	case 5:
-		return pre.spindle == 0
+		return known&kSpindle != 0 && pre.spindle == 0
 	case 7:
-		return pre.coolant&2 != 0
+		return known&kCoolant != 0 && pre.coolant&2 != 0
 	case 8:
-		return pre.coolant&1 != 0
+		return known&kCoolant != 0 && pre.coolant&1 != 0
 	case 9:
-		return pre.coolant == 0
+		return known&kCoolant != 0 && pre.coolant == 0
 	}
 	return false
 }

@@ -32,17 +32,25 @@ func TestWireForm(t *testing.T) {
 		src  string
 		want []WireLine
 	}{
-		{"defaults and comments vanish", "%\n(header)\nG21 G90 G17 G94 G40 G49 G54 G61 G91.1\n%\n", nil},
+		// The controller's modes before the job are unknown: a program's first
+		// G21 G90... is kept; only words without any state go (G40 G61 G91.1).
+		{"first modal words kept, repeats and comments vanish", "%\n(header)\nG21 G90 G17 G94 G40 G49 G54 G61 G91.1\nG21 G90\n%\n",
+			[]WireLine{{Text: "G21G90G17G94G49G54", Source: 3}}},
 		{"redundant words dropped",
-			"G21 G90\nG0 X1.000 Y2.500 ; go\nG1 Z-0.500 F100.0\nG1 X2 F100\nG1 X2 Y3\n",
+			"G21 G90 G94\nG0 X1.000 Y2.500 ; go\nG1 Z-0.500 F100.0\nG1 X2 F100\nG1 X2 Y3\n",
 			[]WireLine{
-				{Text: "X1Y2.5", Source: 2, Motion: true},
+				{Text: "G21G90G94", Source: 1},
+				{Text: "G0X1Y2.5", Source: 2, Motion: true},
 				{Text: "G1Z-.5F100", Source: 3, Motion: true},
 				{Text: "X2", Source: 4, Motion: true},
 				{Text: "Y3", Source: 5, Motion: true},
 			}},
 		{"line numbers and checksum stripped", "N1 G0 X1*97\nN2 G0 X2\n",
-			[]WireLine{{Text: "X1", Source: 1, Motion: true}, {Text: "X2", Source: 2, Motion: true}}},
+			[]WireLine{{Text: "G0X1", Source: 1, Motion: true}, {Text: "X2", Source: 2, Motion: true}}},
+		{"start position is unknown", "G21 G90 G0 X0 Y0\nG0 X0 Y5\nG91 G0 X0 Y1\n",
+			[]WireLine{{Text: "G21G90G0X0Y0", Source: 1, Motion: true}, {Text: "Y5", Source: 2, Motion: true}, {Text: "G91Y1", Source: 3, Motion: true}}},
+		{"probe loses the position", "G21 G90 G0 Z5\nG38.2 Z-10 F50\nG0 Z5\nG0 Z5\n",
+			[]WireLine{{Text: "G21G90G0Z5", Source: 1, Motion: true}, {Text: "G38.2Z-10F50", Source: 2, Motion: true}, {Text: "G0Z5", Source: 3, Motion: true}, {Text: "Z5", Source: 4, Motion: true}}},
 		{"tool change", "T2 M6\nM6\nM3 S1000\nM5\n",
 			[]WireLine{
 				{Text: "T2", Source: 1, Actions: ActionToolChange, Tool: 2},
