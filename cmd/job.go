@@ -685,6 +685,9 @@ func (p *progressPrinter) show(r jobs.Run) error {
 		}
 		return nil
 	}
+	if r.State.Terminal() {
+		return nil // finish says how it ended
+	}
 	frac := p.fraction(r)
 	pct := int(frac * 100)
 	text := fmt.Sprintf("run %s %s %d%% (line %d/%d)", r.ID, r.State, pct, r.LastExecutedLine, p.lines)

@@ -191,7 +191,8 @@ func parseSettingArg(a string) (web.SettingUpdate, error) {
 	}
 	u := web.SettingUpdate{Number: n, Value: v}
 	if err := u.Validate(); err != nil {
-		return web.SettingUpdate{}, fmt.Errorf("setting %q: %s", a, strings.TrimSuffix(err.Error(), ": "+web.ErrBadRequest.Error()))
+		msg := strings.TrimSuffix(strings.TrimPrefix(err.Error(), "setting: "), ": "+web.ErrBadRequest.Error())
+		return web.SettingUpdate{}, fmt.Errorf("setting %q: %s", a, msg)
 	}
 	return u, nil
 }

@@ -1,0 +1,410 @@
+package cmd
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kerf-cnc/kerf/gcode"
+	"github.com/kerf-cnc/kerf/jobs"
+	"github.com/kerf-cnc/kerf/web"
+	"github.com/kerf-cnc/kerf/web/webtest"
+)
+
+func writeJobFile(t *testing.T, name, content string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestJobAdd(t *testing.T) {
+	var started []jobs.ID
+	js := &webtest.JobService{T: t,
+		AddJobFn: func(_ context.Context, name string, body io.Reader) (jobs.Job, error) {
+			b, _ := io.ReadAll(body)
+			if bytes.Contains(b, []byte("M6")) {
+				return jobs.Job{}, &web.ProgramError{File: name, Diags: []gcode.Diagnostic{
+					{File: name, Line: 2, Col: 1, Severity: gcode.Error, GrblError: 20, Message: "M6 tool change is not supported by GRBL"},
+					{File: name, Line: 3, Col: 5, Severity: gcode.Warning, Message: "feed rate never set"},
+				}}
+			}
+			return jobs.Job{ID: 0x2A, Name: name, Size: int64(len(b)), Lines: bytes.Count(b, []byte("\n"))}, nil
+		},
+		StartJobFn: func(_ context.Context, id jobs.ID, from int) (jobs.Run, error) {
+			started = append(started, id)
+			return jobs.Run{ID: 5, JobID: id, State: jobs.StateQueued}, nil
+		},
+	}
+	data := startDaemon(t, &web.Server{Jobs: js})
+	good := writeJobFile(t, "sign.nc", "G21\nG0 X1\n")
+	bad := writeJobFile(t, "tool.nc", "G21\nM6 T2\nG1 X1\n")
+
+	t.Run("prints the id", func(t *testing.T) {
+		code, out, stderr := runKerf(t, "job", "add", good, "--data", data)
+		if code != 0 || out != "001A\n" {
+			t.Errorf("code=%d out=%q stderr=%q", code, out, stderr)
+		}
+	})
+	t.Run("--json has an id field", func(t *testing.T) {
+		code, out, _ := runKerf(t, "job", "add", good, "--name", "oak sign", "--json", "--data", data)
+		var got map[string]any
+		if err := json.Unmarshal([]byte(out), &got); err != nil || code != 0 {
+			t.Fatalf("code=%d out=%q: %v", code, out, err)
+		}
+		if got["id"] != "001A" || got["name"] != "oak sign" || got["run"] != nil {
+			t.Errorf("json=%v", got)
+		}
+	})
+	t.Run("--start queues a run", func(t *testing.T) {
+		started = nil
+		code, out, _ := runKerf(t, "job", "add", good, "--start", "--json", "--data", data)
+		var got struct {
+			ID  string   `json:"id"`
+			Run jobs.Run `json:"run"`
+		}
+		if err := json.Unmarshal([]byte(out), &got); err != nil || code != 0 {
+			t.Fatalf("code=%d out=%q: %v", code, out, err)
+		}
+		if got.ID != "001A" || got.Run.ID != 5 || !slices.Equal(started, []jobs.ID{0x2A}) {
+			t.Errorf("got=%+v started=%v", got, started)
+		}
+	})
+	t.Run("a file with errors is rejected with file:line:col", func(t *testing.T) {
+		code, out, stderr := runKerf(t, "job", "add", bad, "--data", data)
+		want := bad + ":2:1: error: M6 tool change is not supported by GRBL\n" +
+			bad + ":3:5: warning: feed rate never set\n" +
+			"kerf: " + bad + " was not added: GRBL would reject it\n"
+		if code != 1 || out != "" || stderr != want {
+			t.Errorf("code=%d out=%q stderr=\n%s\nwant\n%s", code, out, stderr, want)
+		}
+	})
+	t.Run("missing file", func(t *testing.T) {
+		code, _, stderr := runKerf(t, "job", "add", filepath.Join(t.TempDir(), "nope.nc"), "--data", data)
+		if code != 1 || !strings.Contains(stderr, "nope.nc: no such file") {
+			t.Errorf("code=%d stderr=%q", code, stderr)
+		}
+	})
+	t.Run("no file argument", func(t *testing.T) {
+		code, _, stderr := runKerf(t, "job", "add", "--data", data)
+		if code != 1 || !strings.Contains(stderr, "accepts 1 arg") {
+			t.Errorf("code=%d stderr=%q", code, stderr)
+		}
+	})
+}
+
+func TestJobListAndShow(t *testing.T) {
+	created := time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)
+	js := &webtest.JobService{T: t,
+		JobsFn: func(_ context.Context, p jobs.Page) ([]jobs.Job, error) {
+			if p.Limit != 2 {
+				t.Errorf("limit=%d, want 2", p.Limit)
+			}
+			return []jobs.Job{{ID: 2, Name: "b.nc", Lines: 10, Size: 2048, Created: created}, {ID: 1, Name: "a.nc", Lines: 3, Size: 30, Created: created}}, nil
+		},
+		JobFn: func(_ context.Context, id jobs.ID) (jobs.Job, error) {
+			if id != 2 {
+				return jobs.Job{}, fmt.Errorf("job %s: %w", id, jobs.ErrNotFound)
+			}
+			return jobs.Job{ID: 2, Name: "b.nc", Lines: 10, Created: created}, nil
+		},
+	}
+	rs := &webtest.RunService{T: t, RunsFn: func(_ context.Context, f jobs.RunFilter) ([]jobs.Run, error) {
+		if f.JobID != 2 {
+			t.Errorf("runs of job %s, want 0002", f.JobID)
+		}
+		return []jobs.Run{{ID: 9, JobID: 2, State: jobs.StateFailed, LastExecutedLine: 4, Reason: "error:20 on line 4"}}, nil
+	}}
+	data := startDaemon(t, &web.Server{Jobs: js, Runs: rs})
+
+	code, out, _ := runKerf(t, "job", "list", "--limit", "2", "--data", data)
+	if code != 0 || !strings.HasPrefix(out, "ID    NAME  LINES  SIZE     ADDED\n0002  b.nc  10     2.0 KiB  ") || strings.Count(out, "\n") != 3 {
+		t.Errorf("list: code=%d out=\n%s", code, out)
+	}
+	code, out, _ = runKerf(t, "job", "list", "--limit", "2", "--json", "--data", data)
+	var list []jobs.Job
+	if err := json.Unmarshal([]byte(out), &list); err != nil || code != 0 || len(list) != 2 || list[1].Name != "a.nc" {
+		t.Errorf("list --json: code=%d list=%v err=%v", code, list, err)
+	}
+	code, out, _ = runKerf(t, "job", "show", "0002", "--data", data)
+	if code != 0 || !strings.Contains(out, "name    b.nc") || !strings.Contains(out, "0009  failed") || !strings.Contains(out, "4/10  error:20 on line 4") {
+		t.Errorf("show: code=%d out=\n%s", code, out)
+	}
+	code, out, _ = runKerf(t, "job", "show", "0002", "--json", "--data", data)
+	var shown struct {
+		ID   string     `json:"id"`
+		Runs []jobs.Run `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(out), &shown); err != nil || code != 0 || shown.ID != "0002" || len(shown.Runs) != 1 {
+		t.Errorf("show --json: code=%d %+v err=%v", code, shown, err)
+	}
+	code, _, stderr := runKerf(t, "job", "show", "0003", "--data", data)
+	if code != 1 || stderr != "kerf: job show: job 0003: not found\n" {
+		t.Errorf("show unknown: code=%d stderr=%q", code, stderr)
+	}
+	code, _, stderr = runKerf(t, "job", "show", "x!", "--data", data)
+	if code != 1 || !strings.Contains(stderr, `job ID "x!"`) {
+		t.Errorf("show bad id: code=%d stderr=%q", code, stderr)
+	}
+}
+
+func TestJobStartAndActions(t *testing.T) {
+	var mu sync.Mutex
+	var log []string
+	record := func(s string) { mu.Lock(); log = append(log, s); mu.Unlock() }
+	js := &webtest.JobService{T: t, StartJobFn: func(_ context.Context, id jobs.ID, from int) (jobs.Run, error) {
+		record(fmt.Sprintf("start %s from %d", id, from))
+		return jobs.Run{ID: 12, JobID: id, FromLine: from, State: jobs.StateQueued}, nil
+	}}
+	runs := map[jobs.ID]jobs.Run{
+		12: {ID: 12, JobID: 7, State: jobs.StateRunning},
+		13: {ID: 13, JobID: 8, State: jobs.StatePaused},
+	}
+	act := func(name string, to jobs.RunState) func(context.Context, jobs.ID) (jobs.Run, error) {
+		return func(_ context.Context, id jobs.ID) (jobs.Run, error) {
+			record(name + " " + id.String())
+			r := runs[id]
+			r.State = to
+			return r, nil
+		}
+	}
+	rs := &webtest.RunService{T: t,
+		RunsFn: func(_ context.Context, f jobs.RunFilter) ([]jobs.Run, error) {
+			var out []jobs.Run
+			for _, r := range runs {
+				if r.JobID == f.JobID && (len(f.States) == 0 || slices.Contains(f.States, r.State)) {
+					out = append(out, r)
+				}
+			}
+			return out, nil
+		},
+		RunFn: func(_ context.Context, id jobs.ID) (jobs.Run, error) {
+			r, ok := runs[id]
+			if !ok {
+				return jobs.Run{}, fmt.Errorf("run %s: %w", id, jobs.ErrNotFound)
+			}
+			return r, nil
+		},
+		PauseRunFn:  act("pause", jobs.StatePaused),
+		ResumeRunFn: act("resume", jobs.StateRunning),
+		AbortRunFn:  act("abort", jobs.StateAborted),
+	}
+	data := startDaemon(t, &web.Server{Jobs: js, Runs: rs})
+
+	tests := []struct {
+		args    []string
+		code    int
+		out     string
+		errPart string
+		logged  string
+	}{
+		{[]string{"job", "start", "0007"}, 0, "000C\n", "", "start 0007 from 0"},
+		{[]string{"job", "start", "0007", "--from-line", "120"}, 0, "000C\n", "", "start 0007 from 120"},
+		{[]string{"job", "start", "0007", "--from-line", "-3"}, 1, "", "--from-line: -3 is negative", ""},
+		{[]string{"job", "pause", "0007"}, 0, "run 000C paused\n", "", "pause 000C"},
+		{[]string{"job", "resume", "0008"}, 0, "run 000D running\n", "", "resume 000D"},
+		{[]string{"job", "resume", "0007"}, 1, "", "job 0007 has no [paused] run to resume", ""},
+		{[]string{"job", "abort", "--run", "000D"}, 0, "run 000D aborted\n", "", "abort 000D"},
+		{[]string{"job", "abort", "0007", "--run", "000D"}, 1, "", "run 000D belongs to job 0008, not job 0007", ""},
+		{[]string{"job", "abort"}, 1, "", "give a job ID or --run RUN", ""},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			mu.Lock()
+			log = nil
+			mu.Unlock()
+			code, out, stderr := runKerf(t, append(tt.args, "--data", data)...)
+			if code != tt.code || out != tt.out || !strings.Contains(stderr, tt.errPart) {
+				t.Errorf("code=%d out=%q stderr=%q; want %d %q %q", code, out, stderr, tt.code, tt.out, tt.errPart)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if tt.logged != "" && !slices.Equal(log, []string{tt.logged}) || tt.logged == "" && len(log) > 0 {
+				t.Errorf("service calls=%q, want %q", log, tt.logged)
+			}
+		})
+	}
+}
+
+// watchFixture serves a run whose state the test changes while "kerf job
+// watch" follows it.
+type watchFixture struct {
+	mu      sync.Mutex
+	run     jobs.Run
+	fetched chan struct{} // receives once per Runs call (the watch's first look)
+}
+
+func (f *watchFixture) set(fn func(*jobs.Run)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	fn(&f.run)
+}
+
+func newWatchDaemon(t *testing.T, start jobs.Run) (*watchFixture, *webtest.Hub, string) {
+	f := &watchFixture{run: start, fetched: make(chan struct{}, 100)}
+	hub := webtest.NewHub(64, 64)
+	js := &webtest.JobService{T: t, JobFn: func(_ context.Context, id jobs.ID) (jobs.Job, error) {
+		return jobs.Job{ID: id, Name: "sign.nc", Lines: 200}, nil
+	}}
+	get := func() jobs.Run {
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		return f.run
+	}
+	rs := &webtest.RunService{T: t,
+		RunsFn: func(context.Context, jobs.RunFilter) ([]jobs.Run, error) {
+			r := get()
+			f.fetched <- struct{}{}
+			return []jobs.Run{r}, nil
+		},
+		RunFn: func(context.Context, jobs.ID) (jobs.Run, error) { return get(), nil },
+	}
+	return f, hub, startDaemon(t, &web.Server{Jobs: js, Runs: rs, Events: hub})
+}
+
+func TestJobWatch(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name     string
+		end      func(*jobs.Run)
+		args     []string
+		terminal bool
+		code     int
+		outParts []string
+		errPart  string
+	}{
+		{
+			name: "completed: exit 0",
+			end: func(r *jobs.Run) {
+				r.State, r.LastExecutedLine, r.Ended = jobs.StateCompleted, 200, t0.Add(10*time.Minute)
+			},
+			code:     0,
+			outParts: []string{"run 0003 running 50% (line 100/200)", "run 0003 completed in 10m0s\n"},
+		},
+		{
+			name: "failed: exit 1 with the reason",
+			end: func(r *jobs.Run) {
+				r.State, r.LastExecutedLine, r.Reason = jobs.StateFailed, 120, "error:33 (Invalid target) on line 120"
+			},
+			code:     1,
+			outParts: []string{"run 0003 running 50%"},
+			errPart:  "kerf: run 0003 failed at line 120: error:33 (Invalid target) on line 120\n",
+		},
+		{
+			name:     "interrupted: exit 1",
+			end:      func(r *jobs.Run) { r.State = jobs.StateInterrupted },
+			code:     1,
+			errPart:  "run 0003 interrupted at line 100",
+			outParts: []string{"line 100/200"},
+		},
+		{
+			name: "json lines",
+			end:  func(r *jobs.Run) { r.State, r.LastExecutedLine = jobs.StateCompleted, 200 },
+			args: []string{"--json"},
+			code: 0,
+		},
+		{
+			name:     "progress bar on a terminal",
+			end:      func(r *jobs.Run) { r.State, r.LastExecutedLine = jobs.StateAborted, 150 },
+			terminal: true,
+			code:     1,
+			outParts: []string{"\r\033[K[###############...............]  50%  line 100/200  running"},
+			errPart:  "run 0003 aborted at line 150",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			start := jobs.Run{ID: 3, JobID: 7, State: jobs.StateRunning, Started: t0, LastExecutedLine: 100}
+			f, hub, data := newWatchDaemon(t, start)
+			ios, _, out, errOut := TestStreams()
+			ios.IsTerminal = tt.terminal
+			done := make(chan int)
+			go func() {
+				done <- Execute(t.Context(), append([]string{"job", "watch", "0007", "--data", data}, tt.args...), ios)
+			}()
+			<-f.fetched // the command is subscribed and is reading the run
+			f.set(tt.end)
+			hub.Publish("run", "state", map[string]string{"run": "0003"})
+			var code int
+			select {
+			case code = <-done:
+			case <-time.After(20 * time.Second):
+				t.Fatal("watch did not end")
+			}
+			if code != tt.code || !strings.Contains(errOut.String(), tt.errPart) {
+				t.Errorf("code=%d stderr=%q, want %d and %q", code, errOut.String(), tt.code, tt.errPart)
+			}
+			if tt.name == "json lines" {
+				lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+				var first, last jobs.Run
+				if len(lines) != 2 || json.Unmarshal([]byte(lines[0]), &first) != nil || json.Unmarshal([]byte(lines[1]), &last) != nil ||
+					first.State != jobs.StateRunning || last.State != jobs.StateCompleted {
+					t.Errorf("json output=%q, want two run objects: running, completed", out.String())
+				}
+				return
+			}
+			for _, p := range tt.outParts {
+				if !strings.Contains(out.String(), p) {
+					t.Errorf("stdout=%q, want it to contain %q", out.String(), p)
+				}
+			}
+		})
+	}
+}
+
+func TestProgressETA(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	ios, _, out, _ := TestStreams()
+	p := &progressPrinter{ios: ios, lines: 1000, now: func() time.Time { return t0.Add(5 * time.Minute) }}
+	r := jobs.Run{ID: 3, State: jobs.StateRunning, Started: t0, LastExecutedLine: 250, Summary: jobs.RunSummary{Paused: time.Minute}}
+	if err := p.show(r); err != nil {
+		t.Fatal(err)
+	}
+	// 4 minutes of running for 25 %: 12 minutes to go.
+	if want := "run 0003 running 25% (line 250/1000) ETA 12m0s\n"; out.String() != want {
+		t.Errorf("out=%q, want %q", out.String(), want)
+	}
+	out.Reset()
+	if err := p.show(r); err != nil || out.Len() != 0 {
+		t.Errorf("an unchanged run printed %q again", out.String())
+	}
+	r.FromLine = 501 // starting half-way: progress counts from there
+	r.LastExecutedLine = 750
+	if f := p.fraction(r); f != 0.5 {
+		t.Errorf("fraction from line 501 at 750 = %v, want 0.5", f)
+	}
+}
+
+func TestEventConcerns(t *testing.T) {
+	tests := []struct {
+		data string
+		typ  string
+		want bool
+	}{
+		{`{"run":"0003","line":5}`, web.MsgEvent, true},
+		{`{"run_id":"0004"}`, web.MsgEvent, false},
+		{`{"id":"3"}`, web.MsgEvent, true},
+		{`{"line":5}`, web.MsgEvent, true},
+		{``, web.MsgEvent, true},
+		{``, web.MsgGap, true},
+		{``, web.MsgHello, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.typ+tt.data, func(t *testing.T) {
+			if got := eventConcerns(web.Message{Type: tt.typ, Data: json.RawMessage(tt.data)}, 3); got != tt.want {
+				t.Errorf("got %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
