@@ -18,6 +18,7 @@ func Check(r io.Reader, name string, opts Options) (*Report, error) {
 		}
 		if len(rep.Diagnostics) < e.opts.MaxDiagnostics {
 			rep.Diagnostics = append(rep.Diagnostics, d)
+			e.mute = len(rep.Diagnostics) == e.opts.MaxDiagnostics
 		} else {
 			rep.DiagnosticsDropped++
 		}

@@ -106,6 +106,7 @@ type engine struct {
 
 	pre      state
 	know     knowledge
+	mute     bool // diagnostics are only counted now: skip their text
 	executed bool // the current line is G-code that exec accepted
 
 	// analysis state
@@ -139,6 +140,10 @@ func (e *engine) diag(line, col int, sev Severity, code int, msg string) {
 }
 
 func (e *engine) grblDiag(line int, g *gerr) {
+	if e.mute {
+		e.diag(line, g.col, Error, g.code, "")
+		return
+	}
 	msg := fmt.Sprintf("error:%d (%s): %s", g.code, GrblErrorName(g.code), g.msg)
 	e.diag(line, g.col, Error, g.code, msg)
 }

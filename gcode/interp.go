@@ -179,6 +179,12 @@ type interp struct {
 	enableM7 bool
 	info     blockInfo
 	eff      effect
+	err      gerr // the last error, returned by pointer without allocating
+}
+
+func (in *interp) fail(g gerr) *gerr {
+	in.err = g
+	return &in.err
 }
 
 func trunc8(v float32) (int, bool) {
@@ -234,7 +240,7 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 		case 'G':
 			iv, ok := trunc8(v)
 			if !ok {
-				return &gerr{20, col, fmt.Sprintf("G%s is not a G-code GRBL 1.1 knows", appendNumber(nil, w.num))}
+				return in.fail(gerr{20, col, fmt.Sprintf("G%s is not a G-code GRBL 1.1 knows", appendNumber(nil, w.num))})
 			}
 			mant := mantissaOf(v, iv)
 			grp := 0
@@ -243,7 +249,7 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 				if iv == 10 || iv == 28 || iv == 30 || iv == 92 {
 					if mant == 0 {
 						if axisCmd != axisNone {
-							return &gerr{24, col, fmt.Sprintf("G%d and another command in this block both use the axis words", iv)}
+							return in.fail(gerr{24, col, fmt.Sprintf("G%d and another command in this block both use the axis words", iv)})
 						}
 						axisCmd = axisNonModal
 					}
@@ -252,7 +258,7 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 				nonModal = iv
 				if iv == 28 || iv == 30 || iv == 92 {
 					if mant != 0 && mant != 10 {
-						return &gerr{20, col, fmt.Sprintf("G%d.%d is not supported by GRBL 1.1", iv, mant/10)}
+						return in.fail(gerr{20, col, fmt.Sprintf("G%d.%d is not supported by GRBL 1.1", iv, mant/10)})
 					}
 					nonModal += mant
 					mant = 0
@@ -260,7 +266,7 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 			case 0, 1, 2, 3, 38, 80:
 				if iv != 80 {
 					if axisCmd != axisNone {
-						return &gerr{24, col, fmt.Sprintf("G%d and another command in this block both use the axis words", iv)}
+						return in.fail(gerr{24, col, fmt.Sprintf("G%d and another command in this block both use the axis words", iv)})
 					}
 					axisCmd = axisMotion
 					explicitMotion = true
@@ -269,7 +275,7 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 				blk.motion = int16(iv * 10)
 				if iv == 38 {
 					if mant != 20 && mant != 30 && mant != 40 && mant != 50 {
-						return &gerr{20, col, fmt.Sprintf("G38.%d is not supported (GRBL probes with G38.2-G38.5)", mant/10)}
+						return in.fail(gerr{20, col, fmt.Sprintf("G38.%d is not supported (GRBL probes with G38.2-G38.5)", mant/10)})
 					}
 					blk.motion = int16(380 + mant/10)
 					mant = 0
@@ -284,7 +290,7 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 				} else {
 					grp = grpArcDistance
 					if mant != 10 || iv == 90 {
-						return &gerr{20, col, fmt.Sprintf("G%d.%d is not supported (GRBL only has G91.1 arc offsets)", iv, mant/10)}
+						return in.fail(gerr{20, col, fmt.Sprintf("G%d.%d is not supported (GRBL only has G91.1 arc offsets)", iv, mant/10)})
 					}
 					mant = 0
 				}
@@ -299,7 +305,7 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 			case 43, 49:
 				grp = grpToolLength
 				if axisCmd != axisNone {
-					return &gerr{24, col, fmt.Sprintf("G%d and another command in this block both use the axis words", iv)}
+					return in.fail(gerr{24, col, fmt.Sprintf("G%d and another command in this block both use the axis words", iv)})
 				}
 				axisCmd = axisTLO
 				switch {
@@ -308,7 +314,7 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 				case mant == 10:
 					tloDynamic = true
 				default:
-					return &gerr{20, col, "G43 tool length offset from a tool table is not supported (GRBL 1.1 has only G43.1 and G49)"}
+					return in.fail(gerr{20, col, "G43 tool length offset from a tool table is not supported (GRBL 1.1 has only G43.1 and G49)"})
 				}
 				mant = 0
 			case 54, 55, 56, 57, 58, 59:
@@ -317,25 +323,25 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 			case 61:
 				grp = grpControl
 				if mant != 0 {
-					return &gerr{20, col, "G61.1 is not supported (GRBL 1.1 has only G61)"}
+					return in.fail(gerr{20, col, "G61.1 is not supported (GRBL 1.1 has only G61)"})
 				}
 			default:
-				return &gerr{20, col, unsupportedG(iv, mant)}
+				return in.fail(gerr{20, col, unsupportedG(iv, mant)})
 			}
 			if mant > 0 {
-				return &gerr{23, col, fmt.Sprintf("G%s: this command takes no decimal part", appendNumber(nil, w.num))}
+				return in.fail(gerr{23, col, fmt.Sprintf("G%s: this command takes no decimal part", appendNumber(nil, w.num))})
 			}
 			if cmdWords&(1<<grp) != 0 {
-				return &gerr{21, col, fmt.Sprintf("G%s: two commands of the %s group in one line", appendNumber(nil, w.num), groupName(grp))}
+				return in.fail(gerr{21, col, fmt.Sprintf("G%s: two commands of the %s group in one line", appendNumber(nil, w.num), groupName(grp))})
 			}
 			cmdWords |= 1 << grp
 		case 'M':
 			iv, ok := trunc8(v)
 			if !ok {
-				return &gerr{20, col, fmt.Sprintf("M%s is not an M-code GRBL 1.1 knows", appendNumber(nil, w.num))}
+				return in.fail(gerr{20, col, fmt.Sprintf("M%s is not an M-code GRBL 1.1 knows", appendNumber(nil, w.num))})
 			}
 			if mantissaOf(v, iv) > 0 {
-				return &gerr{23, col, fmt.Sprintf("M%s: M-codes take no decimal part", appendNumber(nil, w.num))}
+				return in.fail(gerr{23, col, fmt.Sprintf("M%s: M-codes take no decimal part", appendNumber(nil, w.num))})
 			}
 			grp := 0
 			switch iv {
@@ -357,7 +363,7 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 				}
 			case 7, 8, 9:
 				if iv == 7 && !in.enableM7 {
-					return &gerr{20, col, "M7 mist coolant is not in this GRBL build (only with ENABLE_M7)"}
+					return in.fail(gerr{20, col, "M7 mist coolant is not in this GRBL build (only with ENABLE_M7)"})
 				}
 				grp = grpCoolant
 				switch iv {
@@ -369,10 +375,10 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 					blk.coolant = 0
 				}
 			default:
-				return &gerr{20, col, unsupportedM(iv)}
+				return in.fail(gerr{20, col, unsupportedM(iv)})
 			}
 			if cmdWords&(1<<grp) != 0 {
-				return &gerr{21, col, fmt.Sprintf("M%d: two commands of the %s group in one line", iv, groupName(grp))}
+				return in.fail(gerr{21, col, fmt.Sprintf("M%d: two commands of the %s group in one line", iv, groupName(grp))})
 			}
 			cmdWords |= 1 << grp
 		default:
@@ -404,7 +410,7 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 			case 'T':
 				bit = wT
 				if v > 255 {
-					return &gerr{38, col, fmt.Sprintf("tool number T%s is over 255", appendNumber(nil, w.num))}
+					return in.fail(gerr{38, col, fmt.Sprintf("tool number T%s is over 255", appendNumber(nil, w.num))})
 				}
 				iv, _ := trunc8(v)
 				t = iv
@@ -418,23 +424,23 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 				bit, xyz[2] = wZ, float64(v)
 				axisWords |= 4
 			default:
-				return &gerr{20, col, unsupportedLetter(w.letter)}
+				return in.fail(gerr{20, col, unsupportedLetter(w.letter)})
 			}
 			for b := bit; b > 1; b >>= 1 {
 				idx++
 			}
 			if valWords&bit != 0 {
-				return &gerr{25, col, fmt.Sprintf("%c appears twice in one line", w.letter)}
+				return in.fail(gerr{25, col, fmt.Sprintf("%c appears twice in one line", w.letter)})
 			}
 			if bit&(wF|wN|wP|wT|wS) != 0 && v < 0 {
-				return &gerr{4, col, fmt.Sprintf("%c cannot be negative", w.letter)}
+				return in.fail(gerr{4, col, fmt.Sprintf("%c cannot be negative", w.letter)})
 			}
 			valWords |= bit
 			cols[idx] = w.col
 		}
 	}
 	if ws.errNum != 0 {
-		return &gerr{ws.errNum, ws.errCol, ws.errMsg}
+		return in.fail(gerr{ws.errNum, ws.errCol, ws.errMsg})
 	}
 	allVal := valWords
 	colOf := func(bit int) int {
@@ -454,18 +460,18 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 		axisCmd = axisMotion
 	}
 	if valWords&wN != 0 && n > 10000000 {
-		return &gerr{27, colOf(wN), "line number N is over 10000000"}
+		return in.fail(gerr{27, colOf(wN), "line number N is over 10000000"})
 	}
 	if jog {
 		if valWords&wF == 0 {
-			return &gerr{22, firstCol, "jog needs a feed rate F"}
+			return in.fail(gerr{22, firstCol, "jog needs a feed rate F"})
 		}
 		if blk.inches {
 			f *= mmPerInch
 		}
 	} else if blk.inverse {
 		if axisCmd == axisMotion && blk.motion != motionNone && blk.motion != motionSeek && valWords&wF == 0 {
-			return &gerr{22, firstCol, "inverse-time mode (G93) needs an F word on every feed move"}
+			return in.fail(gerr{22, firstCol, "inverse-time mode (G93) needs an F word on every feed move"})
 		}
 	} else if !cur.inverse {
 		if valWords&wF != 0 {
@@ -484,7 +490,7 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 	}
 	if nonModal == nmDwell {
 		if valWords&wP == 0 {
-			return &gerr{28, firstCol, "G4 dwell needs a P value (seconds)"}
+			return in.fail(gerr{28, firstCol, "G4 dwell needs a P value (seconds)"})
 		}
 		valWords &^= wP
 	}
@@ -505,7 +511,7 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 		}
 	}
 	if axisCmd == axisTLO && tloDynamic && axisWords != 4 {
-		return &gerr{37, firstCol, "G43.1 needs exactly one Z word (the tool length axis)"}
+		return in.fail(gerr{37, firstCol, "G43.1 needs exactly one Z word (the tool length axis)"})
 	}
 	blockWCS := cur.wcs
 	if cmdWords&(1<<grpCoord) != 0 && cur.coord != blk.coord {
@@ -517,22 +523,22 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 	switch nonModal {
 	case nmSetCoord:
 		if axisWords == 0 {
-			return &gerr{26, firstCol, "G10 needs axis words"}
+			return in.fail(gerr{26, firstCol, "G10 needs axis words"})
 		}
 		if valWords&(wP|wL) == 0 {
-			return &gerr{28, firstCol, "G10 needs L2 or L20 and a P value"}
+			return in.fail(gerr{28, firstCol, "G10 needs L2 or L20 and a P value"})
 		}
 		sel, _ := trunc8(float32(p))
 		if sel > 6 {
-			return &gerr{29, colOf(wP), fmt.Sprintf("G10 P%d: GRBL has coordinate systems P0..P6 only", sel)}
+			return in.fail(gerr{29, colOf(wP), fmt.Sprintf("G10 P%d: GRBL has coordinate systems P0..P6 only", sel)})
 		}
 		if l != 20 {
 			if l == 2 {
 				if valWords&wR != 0 {
-					return &gerr{20, colOf(wR), "G10 L2 with R (rotation) is not supported"}
+					return in.fail(gerr{20, colOf(wR), "G10 L2 with R (rotation) is not supported"})
 				}
 			} else {
-				return &gerr{20, colOf(wL), fmt.Sprintf("G10 L%d is not supported (GRBL has L2 and L20)", l)}
+				return in.fail(gerr{20, colOf(wL), fmt.Sprintf("G10 L%d is not supported (GRBL has L2 and L20)", l)})
 			}
 		}
 		valWords &^= wL | wP
@@ -558,7 +564,7 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 		}
 	case nmSetOffset:
 		if axisWords == 0 {
-			return &gerr{26, firstCol, "G92 needs axis words"}
+			return in.fail(gerr{26, firstCol, "G92 needs axis words"})
 		}
 		for i := 0; i < 3; i++ {
 			if axisWords&(1<<i) != 0 {
@@ -608,7 +614,7 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 			}
 		case nmAbsolute:
 			if blk.motion != motionSeek && blk.motion != motionLinear {
-				return &gerr{30, firstCol, "G53 works only with G0 or G1 active"}
+				return in.fail(gerr{30, firstCol, "G53 works only with G0 or G1 active"})
 			}
 		}
 	}
@@ -617,7 +623,7 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 	cw := false
 	if blk.motion == motionNone {
 		if axisWords != 0 {
-			return &gerr{31, firstCol, "axis words with G80 (motion cancelled): nothing uses them"}
+			return in.fail(gerr{31, firstCol, "axis words with G80 (motion cancelled): nothing uses them"})
 		}
 	} else if axisCmd == axisMotion {
 		if blk.motion == motionSeek {
@@ -626,7 +632,7 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 			}
 		} else {
 			if f == 0 {
-				return &gerr{22, firstCol, "feed move without a feed rate: no F has been set"}
+				return in.fail(gerr{22, firstCol, "feed move without a feed rate: no F has been set"})
 			}
 			switch blk.motion {
 			case motionLinear:
@@ -636,24 +642,24 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 			case motionCW, motionCCW:
 				cw = blk.motion == motionCW
 				if axisWords == 0 {
-					return &gerr{26, firstCol, "G2/G3 arc needs axis words"}
+					return in.fail(gerr{26, firstCol, "G2/G3 arc needs axis words"})
 				}
 				if axisWords&(1<<a0|1<<a1) == 0 {
-					return &gerr{32, firstCol, fmt.Sprintf("G2/G3 arc needs an axis word in the %s plane", planeName(blk.plane))}
+					return in.fail(gerr{32, firstCol, fmt.Sprintf("G2/G3 arc needs an axis word in the %s plane", planeName(blk.plane))})
 				}
 				x := xyz[a0] - cur.pos[a0]
 				y := xyz[a1] - cur.pos[a1]
 				if valWords&wR != 0 {
 					valWords &^= wR
 					if xyz == cur.pos {
-						return &gerr{33, colOf(wR), "R arc ends where it starts: GRBL cannot build it"}
+						return in.fail(gerr{33, colOf(wR), "R arc ends where it starts: GRBL cannot build it"})
 					}
 					if blk.inches {
 						r *= mmPerInch
 					}
 					h := 4*r*r - x*x - y*y
 					if h < 0 {
-						return &gerr{34, colOf(wR), fmt.Sprintf("arc radius R is smaller than half the distance to the end point (%.4g mm)", math.Hypot(x, y)/2)}
+						return in.fail(gerr{34, colOf(wR), fmt.Sprintf("arc radius R is smaller than half the distance to the end point (%.4g mm)", math.Hypot(x, y)/2)})
 					}
 					h = -math.Sqrt(h) / math.Hypot(x, y)
 					if blk.motion == motionCCW {
@@ -668,7 +674,7 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 					radius = r
 				} else {
 					if ijkWords&(1<<a0|1<<a1) == 0 {
-						return &gerr{35, firstCol, fmt.Sprintf("G2/G3 arc needs an I/J/K offset in the %s plane", planeName(blk.plane))}
+						return in.fail(gerr{35, firstCol, fmt.Sprintf("G2/G3 arc needs an I/J/K offset in the %s plane", planeName(blk.plane))})
 					}
 					valWords &^= wI | wJ | wK
 					if blk.inches {
@@ -684,16 +690,16 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 					radius = math.Hypot(ijk[a0], ijk[a1])
 					d := math.Abs(targetR - radius)
 					if d > 0.005 && (d > 0.5 || d > 0.001*radius) {
-						return &gerr{33, firstCol, fmt.Sprintf("arc end point is not on the circle: radii differ by %.4g mm", d)}
+						return in.fail(gerr{33, firstCol, fmt.Sprintf("arc end point is not on the circle: radii differ by %.4g mm", d)})
 					}
 					center[a0], center[a1] = ijk[a0], ijk[a1]
 				}
 			default: // probes
 				if axisWords == 0 {
-					return &gerr{26, firstCol, "G38 probe needs axis words"}
+					return in.fail(gerr{26, firstCol, "G38 probe needs axis words"})
 				}
 				if xyz == cur.pos {
-					return &gerr{33, firstCol, "probe target is the current position"}
+					return in.fail(gerr{33, firstCol, "probe target is the current position"})
 				}
 			}
 		}
@@ -707,11 +713,11 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 		valWords &^= wX | wY | wZ
 	}
 	if valWords != 0 {
-		return &gerr{36, firstUnused(valWords, colOf), fmt.Sprintf("%s: no command in this line uses it", unusedNames(valWords))}
+		return in.fail(gerr{36, firstUnused(valWords, colOf), fmt.Sprintf("%s: no command in this line uses it", unusedNames(valWords))})
 	}
 	if jog {
 		if cmdWords&^(1<<grpDistance|1<<grpUnits|1<<grpNonModal) != 0 || (nonModal != nmNone && nonModal != nmAbsolute) {
-			return &gerr{16, firstCol, "jog may only use G20/G21, G90/G91, G53, X/Y/Z, F and N"}
+			return in.fail(gerr{16, firstCol, "jog may only use G20/G21, G90/G91, G53, X/Y/Z, F and N"})
 		}
 		in.eff = effect{move: moveLinear, from: cur.pos, target: xyz, feed: f, jog: true}
 		if axisWords == 0 {
@@ -922,8 +928,18 @@ func unsupportedM(iv int) string {
 
 func unsupportedLetter(c byte) string {
 	switch c {
-	case 'A', 'B', 'C', 'U', 'V', 'W':
-		return fmt.Sprintf("%c-axis word: GRBL 1.1 drives X, Y and Z only", c)
+	case 'A':
+		return "A-axis word: GRBL 1.1 drives X, Y and Z only"
+	case 'B':
+		return "B-axis word: GRBL 1.1 drives X, Y and Z only"
+	case 'C':
+		return "C-axis word: GRBL 1.1 drives X, Y and Z only"
+	case 'U':
+		return "U-axis word: GRBL 1.1 drives X, Y and Z only"
+	case 'V':
+		return "V-axis word: GRBL 1.1 drives X, Y and Z only"
+	case 'W':
+		return "W-axis word: GRBL 1.1 drives X, Y and Z only"
 	case 'E':
 		return "E word (3D-printer extruder) is not supported by GRBL 1.1"
 	case 'O':
@@ -935,5 +951,5 @@ func unsupportedLetter(c byte) string {
 	case 'Q':
 		return "Q word (peck or canned-cycle value) is not supported by GRBL 1.1"
 	}
-	return fmt.Sprintf("%c word is not supported by GRBL 1.1", c)
+	return string(c) + " word is not supported by GRBL 1.1"
 }
