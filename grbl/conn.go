@@ -148,6 +148,7 @@ type Conn struct {
 	bannerCh      chan struct{}
 	alarm         *Alarm
 	startupLocked bool
+	resetting     bool // SoftReset in progress: nothing may be sent until the banner
 	pollPending   bool
 	pollSent      time.Time
 	info          BoardInfo
@@ -487,7 +488,7 @@ func (c *Conn) push(ctx context.Context, s sent) error {
 			c.mu.Unlock()
 			return err
 		}
-		if c.win.fits(s.n) && len(c.win.queue) < MaxLinesInFlight {
+		if !c.resetting && c.win.fits(s.n) && len(c.win.queue) < MaxLinesInFlight {
 			c.win.push(s)
 			c.lines <- wline{gen: c.gen.Load(), b: []byte(s.line + "\n")}
 			c.mu.Unlock()
@@ -590,16 +591,25 @@ func (c *Conn) noteSetting(line string) {
 }
 
 // SoftReset sends 0x18 and waits for the banner. Every line in flight fails
-// with ErrReset at once (the board discards them).
+// with ErrReset at once (the board discards them); Send calls blocked for
+// room stay blocked until the banner arrives. It does not wait behind a
+// blocked Send.
 func (c *Conn) SoftReset(ctx context.Context) error {
-	if err := c.lock(ctx); err != nil {
-		return err
-	}
-	defer c.unlock()
 	c.mu.Lock()
+	if !c.started {
+		c.mu.Unlock()
+		return ErrNotOpen
+	}
+	c.resetting = true
 	c.resetLocked(ErrReset)
 	ch := c.bannerCh
 	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		c.resetting = false
+		c.broadcastSpaceLocked()
+		c.mu.Unlock()
+	}()
 	if err := c.Realtime(RTSoftReset); err != nil {
 		return fmt.Errorf("soft reset: %w", err)
 	}

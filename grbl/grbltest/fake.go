@@ -37,7 +37,8 @@ type Fake struct {
 	// Silent: send no greeting at start (a board that does not reset when
 	// the port opens).
 	Silent bool
-	// Mute: never answer anything, not even a soft reset (not a GRBL board).
+	// Mute: never answer anything, not even a soft reset (not a GRBL
+	// board). The Greeting is still sent unless Silent.
 	Mute bool
 	// Banner is printed after a soft reset (default DefaultBanner).
 	Banner string
@@ -72,6 +73,7 @@ type Fake struct {
 	procWake   chan struct{}
 	changed    chan struct{}
 	closed     bool
+	noStatus   bool
 	sendWCO    bool
 	settingsMu map[int]string
 }
@@ -121,7 +123,7 @@ func (f *Fake) Start() io.ReadWriteCloser {
 	if f.Banner == "" {
 		f.Banner = DefaultBanner
 	}
-	if !f.Silent && !f.Mute {
+	if !f.Silent {
 		g := f.Greeting
 		if g == "" {
 			g = "\r\n" + f.Banner + "\r\n"
@@ -165,6 +167,14 @@ func (f *Fake) Unplug() { _ = f.pipe.Close() }
 func (f *Fake) Hold() {
 	f.mu.Lock()
 	f.held = true
+	f.mu.Unlock()
+}
+
+// IgnoreStatus makes the fake stop (true) or resume (false) answering '?',
+// as GRBL does during homing or a limit lock-up.
+func (f *Fake) IgnoreStatus(ignore bool) {
+	f.mu.Lock()
+	f.noStatus = ignore
 	f.mu.Unlock()
 }
 
@@ -296,7 +306,9 @@ func (f *Fake) receiveByteLocked(b byte) {
 	switch {
 	case b == '?':
 		f.realtime = append(f.realtime, b)
-		f.emitLocked(f.statusLocked())
+		if !f.noStatus {
+			f.emitLocked(f.statusLocked())
+		}
 	case b == 0x18:
 		f.realtime = append(f.realtime, b)
 		f.resetLocked()
