@@ -37,6 +37,21 @@
 //		send(wl)
 //	}
 //
+// # Wire form
+//
+// The wire form of a line is what GRBL's own pre-filter would keep (no
+// spaces, comments, '/' or lower case), minus N words and `*` checksums,
+// minus words that repeat a value the program itself has already set, with
+// numbers in their shortest spelling. The controller's state before a job is
+// unknown (a previous job or a `$N` startup block may have left G20, G91, a
+// feed rate...), so the first G21/G90/G94/F/S/T... of a program is always
+// kept; only repeats go. Axis words go only when the target equals the
+// position on an axis whose position is anchored by an earlier absolute move
+// (never after a probe, a work-offset change or a `$` command), or in G91
+// when the increment is zero. G40, G61, G91.1 and M1 are always dropped (GRBL
+// has no other mode, or ignores them). M6 is removed: GRBL rejects it and the
+// sender performs the change (see ActionToolChange).
+//
 // # Equivalence
 //
 // A wire line is produced from the source line and the interpreter state
@@ -45,7 +60,22 @@
 // the tests prove the same property over the whole corpus and under fuzzing.
 // Numbers are compared as GRBL computes them (its read_float: at most 8
 // significant digits, float32 scaling), so a trimmed number is only used when
-// GRBL's float32 value is bit-identical.
+// GRBL's float32 value is bit-identical ("0.0010" stays ".0010" because
+// GRBL computes 10*0.01*0.01 and 1*0.01*0.1 to different floats).
+//
+// # Analysis assumptions
+//
+// The check answers what GRBL 1.1 would answer after a reset with the given
+// Settings (default: GRBL's generic defaults): F is 0 (so a feed move before
+// any F is error:22), G21 G90 G94 G54 M5 M9 are active. Bounds and times start
+// from Options.Start (the G54 work origin by default) and include it. Machine
+// coordinates use Options.Offsets; when those are unknown, the soft-limit check
+// only compares the program's extent with the travel ($130-$132). The time
+// estimate follows GRBL's planner: per-axis rate and acceleration limits,
+// junction deviation ($11), 15-block look-ahead, arcs split with $12, and a
+// full stop wherever GRBL waits for the planner to empty (M3/M5, dwell,
+// coolant, offset changes, EEPROM writes, tool changes, M0). Spindle spin-up,
+// the serial link and the operator are not included.
 //
 // # Concurrency
 //

@@ -74,10 +74,9 @@ const (
 
 // Program-flow values.
 const (
-	flowRunning  = 0
-	flowPause    = 1 // M0
-	flowOptional = 2 // M1 (GRBL ignores it)
-	flowEnd      = 3 // M2, M30
+	flowRunning = 0
+	flowPause   = 1 // M0
+	flowEnd     = 3 // M2, M30
 )
 
 // Move kinds an executed block produces.
@@ -225,9 +224,7 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 		xyz            [3]float64
 		ijk            [3]float64
 		cols           [16]int32 // column of the value word per bit index
-		tooBig         bool
 	)
-	_ = tooBig
 	if jog {
 		blk.motion = motionLinear
 		blk.inverse = false
