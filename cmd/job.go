@@ -533,8 +533,8 @@ was aborted or was interrupted.`,
 	return cmd
 }
 
-// eventConcerns reports whether a run-topic event may be about run id: it
-// names id, or names no run at all.
+// eventConcerns reports whether an event on a run.* topic may be about run
+// id: it names id, or names no run at all (then the run is simply re-read).
 func eventConcerns(m web.Message, id jobs.ID) bool {
 	if m.Type != web.MsgEvent {
 		return m.Type == web.MsgGap
@@ -563,7 +563,7 @@ func jobWatchRun(ctx context.Context, ios IOStreams, o *jobWatchOptions) error {
 	// Subscribe before reading the run, so no change between the two is
 	// missed.
 	msgs := make(chan web.Message)
-	st, err := c.Watch(ctx, 0, "run")
+	st, err := c.Watch(ctx, 0, "run.*")
 	switch {
 	case errors.Is(err, web.ErrNotRunning):
 		return err

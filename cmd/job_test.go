@@ -16,6 +16,7 @@ import (
 
 	"github.com/kerf-cnc/kerf/gcode"
 	"github.com/kerf-cnc/kerf/jobs"
+	"github.com/kerf-cnc/kerf/jobs/events"
 	"github.com/kerf-cnc/kerf/web"
 	"github.com/kerf-cnc/kerf/web/webtest"
 )
@@ -251,9 +252,9 @@ func (f *watchFixture) set(fn func(*jobs.Run)) {
 	fn(&f.run)
 }
 
-func newWatchDaemon(t *testing.T, start jobs.Run) (*watchFixture, *webtest.Hub, string) {
+func newWatchDaemon(t *testing.T, start jobs.Run) (*watchFixture, *events.Hub, string) {
 	f := &watchFixture{run: start, fetched: make(chan struct{}, 100)}
-	hub := webtest.NewHub(64, 64)
+	hub := events.NewHub(events.Options{RingSize: 64, BufferSize: 64})
 	js := &webtest.JobService{T: t, JobFn: func(_ context.Context, id jobs.ID) (jobs.Job, error) {
 		return jobs.Job{ID: id, Name: "sign.nc", Lines: 200}, nil
 	}}
@@ -335,7 +336,7 @@ func TestJobWatch(t *testing.T) {
 			}()
 			<-f.fetched // the command is subscribed and is reading the run
 			f.set(tt.end)
-			hub.Publish("run", "state", map[string]string{"run": "0003"})
+			hub.Publish("run.state", map[string]string{"run": "0003"})
 			var code int
 			select {
 			case code = <-done:

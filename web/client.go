@@ -19,6 +19,7 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/kerf-cnc/kerf/jobs"
+	"github.com/kerf-cnc/kerf/jobs/events"
 )
 
 // Client calls the kerf API, over the daemon's Unix socket or over HTTP(S)
@@ -379,7 +380,7 @@ type Stream struct {
 }
 
 // StreamClosedError reports the close frame the server ended a stream
-// with. Code CloseSlowConsumer matches ErrSlowConsumer.
+// with. Code CloseSlowConsumer matches events.ErrSlow.
 type StreamClosedError struct {
 	Code int
 	Text string
@@ -390,9 +391,9 @@ func (e *StreamClosedError) Error() string {
 	return fmt.Sprintf("event stream closed by the server (code %d): %s", e.Code, e.Text)
 }
 
-// Is reports whether target is ErrSlowConsumer for code CloseSlowConsumer.
+// Is reports whether target is events.ErrSlow for code CloseSlowConsumer.
 func (e *StreamClosedError) Is(target error) bool {
-	return target == ErrSlowConsumer && e.Code == CloseSlowConsumer
+	return target == events.ErrSlow && e.Code == CloseSlowConsumer
 }
 
 // Watch opens the event stream: events after since (0: from now) on the

@@ -44,9 +44,10 @@
 //
 // # Websocket
 //
-// GET /api/v1/ws streams the hub's events as JSON text messages (Message);
-// ?since=SEQ resumes after a sequence number, ?topics=a,b filters. The wire
-// format is described in docs/websocket.md.
+// GET /api/v1/ws streams the events of the hub (jobs/events) as JSON text
+// messages (Message); ?since=SEQ resumes after a sequence number (a gap
+// message says when the hub no longer holds it), ?topics=run.*,machine.status
+// filters. The wire format is described in docs/websocket.md.
 //
 // # Concurrency
 //

@@ -10,6 +10,7 @@ import (
 	"github.com/kerf-cnc/kerf/gcode"
 	"github.com/kerf-cnc/kerf/grbl"
 	"github.com/kerf-cnc/kerf/jobs"
+	"github.com/kerf-cnc/kerf/jobs/events"
 )
 
 // Sentinel errors. Service implementations wrap them (or the jobs and grbl
@@ -28,11 +29,6 @@ var (
 	ErrUnprocessable = errors.New("unprocessable")
 	// ErrUnavailable: the machine or a service is not available. HTTP 503.
 	ErrUnavailable = errors.New("unavailable")
-	// ErrGap: the event hub no longer buffers the events a subscriber asked
-	// to resume from.
-	ErrGap = errors.New("events no longer buffered")
-	// ErrSlowConsumer: the hub dropped a subscriber that fell behind.
-	ErrSlowConsumer = errors.New("subscriber too slow")
 	// ErrSocketInUse: another daemon answers on the Unix socket.
 	ErrSocketInUse = errors.New("socket in use")
 	// ErrNotRunning: the client found no daemon on the Unix socket.
@@ -88,7 +84,7 @@ func classify(err error) (status int, code string, details any) {
 		typeErr *json.UnmarshalTypeError
 	)
 	switch {
-	case errors.Is(err, ErrBadRequest), errors.Is(err, jobs.ErrInvalid),
+	case errors.Is(err, ErrBadRequest), errors.Is(err, jobs.ErrInvalid), errors.Is(err, events.ErrBadTopic),
 		errors.As(err, &syntax), errors.As(err, &typeErr):
 		return http.StatusBadRequest, CodeBadRequest, nil
 	case errors.Is(err, ErrUnauthorized):
@@ -109,7 +105,7 @@ func classify(err error) (status int, code string, details any) {
 		errors.Is(err, grbl.ErrAlarm), errors.Is(err, grbl.ErrNotIdle):
 		return http.StatusConflict, CodeConflict, nil
 	case errors.Is(err, ErrUnavailable), errors.Is(err, grbl.ErrDisconnected), errors.Is(err, grbl.ErrClosed),
-		errors.Is(err, grbl.ErrReset), errors.Is(err, jobs.ErrClosed):
+		errors.Is(err, grbl.ErrReset), errors.Is(err, jobs.ErrClosed), errors.Is(err, events.ErrClosed):
 		return http.StatusServiceUnavailable, CodeUnavailable, nil
 	}
 	return http.StatusInternalServerError, CodeInternal, nil

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/kerf-cnc/kerf/jobs"
+	"github.com/kerf-cnc/kerf/jobs/events"
 	"github.com/kerf-cnc/kerf/web"
 	"github.com/kerf-cnc/kerf/web/webtest"
 )
@@ -147,7 +148,7 @@ func TestTCPAuthentication(t *testing.T) {
 	js := &webtest.JobService{T: t, JobsFn: func(ctx context.Context, _ jobs.Page) ([]jobs.Job, error) {
 		return []jobs.Job{{ID: 1, Name: "by " + web.TokenName(ctx)}}, nil
 	}}
-	s := &web.Server{Addr: "127.0.0.1:0", Tokens: tokens, Jobs: js, Events: webtest.NewHub(8, 8), Logger: discardLogger()}
+	s := &web.Server{Addr: "127.0.0.1:0", Tokens: tokens, Jobs: js, Events: events.NewHub(events.Options{RingSize: 8, BufferSize: 8}), Logger: discardLogger()}
 	local := MustOpenServer(t, s)
 	base := "http://" + s.TCPAddr().String()
 

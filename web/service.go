@@ -9,6 +9,7 @@ import (
 
 	"github.com/kerf-cnc/kerf/gcode"
 	"github.com/kerf-cnc/kerf/jobs"
+	"github.com/kerf-cnc/kerf/jobs/events"
 )
 
 // JobService adds, lists and starts jobs. The daemon's runner implements it.
@@ -86,26 +87,14 @@ type MachineService interface {
 	SetSetting(ctx context.Context, number int, value string) error
 }
 
-// EventSource is the daemon's event hub.
+// EventSource is the daemon's event hub (*events.Hub implements it).
 type EventSource interface {
 	// Subscribe returns a subscription to the events after sequence number
-	// since (0: only events published from now on) on the given topics
-	// (none: all topics). Errors: an error matching ErrGap when events
-	// after since are no longer buffered.
-	Subscribe(since uint64, topics ...string) (Subscription, error)
-}
-
-// Subscription is one subscriber's view of the hub.
-type Subscription interface {
-	// Events delivers the events in sequence order. It is closed when the
-	// subscription ends: by Close, or by the hub dropping a subscriber that
-	// fell behind.
-	Events() <-chan Event
-	// Err says why Events was closed: nil after Close, an error matching
-	// ErrSlowConsumer when the hub dropped the subscriber.
-	Err() error
-	// Close ends the subscription. It is idempotent.
-	Close()
+	// since (0: only events published from now on) whose topic matches one
+	// of topics (exactly, or by prefix for a pattern ending in "*"; none:
+	// all). Errors: events.ErrGap when the events after since are no longer
+	// buffered; events.ErrBadTopic for a malformed pattern; events.ErrClosed.
+	Subscribe(since uint64, topics ...string) (*events.Subscription, error)
 }
 
 // Backupper writes a consistent copy of the database.
@@ -164,20 +153,6 @@ func (e *ProgramError) Diagnostics() []gcode.Diagnostic { return e.Diags }
 
 // Unwrap returns gcode.ErrNotStreamable.
 func (e *ProgramError) Unwrap() error { return gcode.ErrNotStreamable }
-
-// Event is one event from the hub.
-type Event struct {
-	// Seq is the hub's sequence number, increasing by one per event.
-	Seq uint64 `json:"seq"`
-	// Time is when the event was published.
-	Time time.Time `json:"time"`
-	// Topic groups events: "machine", "run", "relay", "alarm", "message"…
-	Topic string `json:"topic"`
-	// Type names the event within its topic, e.g. "status", "progress".
-	Type string `json:"type"`
-	// Data is the event's payload, marshalled as JSON.
-	Data any `json:"data,omitempty"`
-}
 
 // MachineStatus is a snapshot of the machine for GET /api/v1/machine.
 type MachineStatus struct {

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/kerf-cnc/kerf/jobs/events"
 )
 
 // WSOptions tunes the websocket event stream. Zero fields take the
@@ -67,14 +69,17 @@ const (
 type Message struct {
 	// Type is MsgHello, MsgEvent or MsgGap.
 	Type string `json:"type"`
-	// Seq, Time, Topic, Event and Data describe an event.
+	// Seq, Time, Topic and Data describe an event.
 	Seq   uint64          `json:"seq,omitempty"`
 	Time  time.Time       `json:"time,omitzero"`
 	Topic string          `json:"topic,omitempty"`
-	Event string          `json:"event,omitempty"`
 	Data  json.RawMessage `json:"data,omitempty"`
 	// Since echoes the resume point (hello, gap).
 	Since uint64 `json:"since,omitempty"`
+	// Oldest and Latest are, for a gap, the oldest sequence number the hub
+	// still holds and the latest one published.
+	Oldest uint64 `json:"oldest,omitempty"`
+	Latest uint64 `json:"latest,omitempty"`
 	// Topics echoes the topic filter (hello).
 	Topics []string `json:"topics,omitempty"`
 	// Text explains a gap.
@@ -93,10 +98,11 @@ func parseStreamQuery(r *http.Request) (since uint64, topics []string, err error
 	if v := q.Get("topics"); v != "" {
 		for t := range strings.SplitSeq(v, ",") {
 			t = strings.TrimSpace(t)
-			if t == "" || strings.ContainsFunc(t, func(r rune) bool {
+			name := strings.TrimSuffix(t, "*")
+			if t == "" || strings.ContainsFunc(name, func(r rune) bool {
 				return !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '-' || r == '.')
 			}) {
-				return 0, nil, fmt.Errorf("query parameter topics: %q is not a topic name (a-z, 0-9, _ - .): %w", t, ErrBadRequest)
+				return 0, nil, fmt.Errorf("query parameter topics: %q is not a topic or pattern (a-z, 0-9, _ - . and a final *): %w", t, ErrBadRequest)
 			}
 			topics = append(topics, t)
 		}
@@ -117,9 +123,11 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	sub, err := s.Events.Subscribe(since, topics...)
-	gap := false
-	if errors.Is(err, ErrGap) {
-		gap = true
+	var gap *events.GapError
+	if errors.As(err, &gap) || errors.Is(err, events.ErrGap) {
+		if gap == nil {
+			gap = &events.GapError{Since: since}
+		}
 		sub, err = s.Events.Subscribe(0, topics...)
 	}
 	if err != nil {
@@ -180,20 +188,20 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) error {
 	if err := send(Message{Type: MsgHello, Since: since, Topics: topics}); err != nil {
 		return nil
 	}
-	if gap {
-		if err := send(Message{Type: MsgGap, Since: since, Text: fmt.Sprintf(
-			"events after seq %d are no longer buffered: reload the state you keep; new events follow", since)}); err != nil {
+	if gap != nil {
+		if err := send(Message{Type: MsgGap, Since: since, Oldest: gap.Oldest, Latest: gap.Latest, Text: gap.Error() +
+			": reload the state you keep; new events follow"}); err != nil {
 			return nil
 		}
 	}
 	ping := time.NewTicker(opts.PingInterval)
 	defer ping.Stop()
-	events := sub.Events()
+	evs := sub.Events()
 	for {
 		select {
-		case ev, ok := <-events:
+		case ev, ok := <-evs:
 			if !ok {
-				if err := sub.Err(); errors.Is(err, ErrSlowConsumer) {
+				if err := sub.Err(); errors.Is(err, events.ErrSlow) {
 					closeWith(CloseSlowConsumer, "dropped: too slow; reconnect with ?since= the last seq")
 				} else {
 					closeWith(websocket.CloseGoingAway, "event stream ended")
@@ -222,8 +230,8 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) error {
 	}
 }
 
-func eventMessage(ev Event) (Message, error) {
-	m := Message{Type: MsgEvent, Seq: ev.Seq, Time: ev.Time, Topic: ev.Topic, Event: ev.Type}
+func eventMessage(ev events.Event) (Message, error) {
+	m := Message{Type: MsgEvent, Seq: ev.Seq, Time: ev.Time, Topic: ev.Topic}
 	if ev.Data != nil {
 		if raw, ok := ev.Data.(json.RawMessage); ok {
 			m.Data = raw
