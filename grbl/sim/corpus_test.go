@@ -52,7 +52,7 @@ func TestCorpusCheckMode(t *testing.T) {
 		{"grbl-plotter_gcode_absolute_and_relative.nc", map[string]int{"error:22": 3}},
 		{"gcodetools_longmill-line_M0.nc", nil},
 		{"openvoronoi_vcarve_inch.ngc", map[string]int{"error:20": 1}},                // G64
-		{"pcb2gcode_multivibrator_drill_inch_G81.ngc", map[string]int{"error:20": 1}}, // G81 once, then modal X/Y words
+		{"pcb2gcode_multivibrator_drill_inch_G81.ngc", map[string]int{"error:20": 2}}, // two G81 blocks; the X/Y lines between become G0 moves
 		{"gcodetools_longmill-line_invalid_gcode.nc", map[string]int{"error:20": 0}},  // A/B/C words: count checked > 0 below
 	}
 	for _, tc := range tests {
