@@ -108,9 +108,7 @@ func (s *Server) Open() error {
 	case s.Addr != "" && s.Tokens == nil:
 		return fmt.Errorf("web server: TCP address %s needs a token checker: the API is never served unauthenticated on TCP", s.Addr)
 	}
-	if s.done == nil {
-		s.done = make(chan struct{})
-	}
+	s.doneChan()
 	var lns []net.Listener
 	var handlers []http.Handler
 	if s.SocketPath != "" {
@@ -154,6 +152,15 @@ func (s *Server) Open() error {
 	return nil
 }
 
+// doneChan returns the channel Close closes, creating it for a Server not
+// made by NewServer. s.mu is held.
+func (s *Server) doneChan() chan struct{} {
+	if s.done == nil {
+		s.done = make(chan struct{})
+	}
+	return s.done
+}
+
 // SocketAddr returns the Unix listener's address, nil before Open or when
 // there is none.
 func (s *Server) SocketAddr() net.Addr { return s.addr("unix") }
@@ -184,10 +191,7 @@ func (s *Server) Close() error {
 		return nil
 	}
 	s.closed = true
-	if s.done == nil {
-		s.done = make(chan struct{})
-	}
-	close(s.done)
+	close(s.doneChan())
 	servers := s.servers
 	s.mu.Unlock()
 

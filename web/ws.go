@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -118,6 +119,12 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) error {
 	if s.Events == nil {
 		return errNoService("event")
 	}
+	if !websocket.IsWebSocketUpgrade(r) {
+		return fmt.Errorf("GET /api/v1/ws is a websocket: send Connection: Upgrade and Upgrade: websocket: %w", ErrBadRequest)
+	}
+	if err := checkOrigin(r); err != nil {
+		return err
+	}
 	since, topics, err := parseStreamQuery(r)
 	if err != nil {
 		return err
@@ -143,12 +150,15 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) error {
 		return fmt.Errorf("server is shutting down: %w", ErrUnavailable)
 	}
 	s.wg.Add(1)
-	done := s.done
+	done := s.doneChan()
 	s.mu.Unlock()
 	defer s.wg.Done()
 
 	opts := s.WS.withDefaults()
-	up := websocket.Upgrader{HandshakeTimeout: opts.WriteTimeout}
+	up := websocket.Upgrader{
+		HandshakeTimeout: opts.WriteTimeout,
+		CheckOrigin:      func(*http.Request) bool { return true }, // checked above
+	}
 	conn, err := up.Upgrade(w, r, nil)
 	if err != nil {
 		// The upgrader has already answered with an HTTP error.
@@ -228,6 +238,24 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 	}
+}
+
+// checkOrigin refuses cross-site websocket requests: a browser page from
+// another origin must not ride on the user's access to the daemon. Requests
+// without an Origin header (the CLI, scripts) are not from a browser page.
+func checkOrigin(r *http.Request) error {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return nil
+	}
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("websocket: Origin %q is not a URL: %w", origin, ErrForbidden)
+	}
+	if !strings.EqualFold(u.Host, r.Host) {
+		return fmt.Errorf("websocket: Origin %s is not this server (%s): cross-site websocket requests are refused: %w", origin, r.Host, ErrForbidden)
+	}
+	return nil
 }
 
 func eventMessage(ev events.Event) (Message, error) {

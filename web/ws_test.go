@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -283,4 +284,58 @@ func TestStreamPingAndReadLimit(t *testing.T) {
 	case <-watchCtx(t).Done():
 		t.Fatal("the server kept a connection that sent an oversized message")
 	}
+}
+
+func TestStreamRefusals(t *testing.T) {
+	hub := events.NewHub(events.Options{})
+	s := &web.Server{Events: hub}
+	ts := httptest.NewServer(s.TrustedHandler())
+	t.Cleanup(func() { s.Close(); ts.Close() })
+	wsURL := "ws" + strings.TrimPrefix(ts.URL, "http") + "/api/v1/ws"
+	host := strings.TrimPrefix(ts.URL, "http://")
+
+	tests := []struct {
+		name   string
+		origin string
+		query  string
+		status int
+	}{
+		{"same origin", "http://" + host, "", 101},
+		{"no origin (CLI)", "", "", 101},
+		{"cross-site", "https://evil.example", "", 403},
+		{"bad origin", "::", "", 403},
+		{"bad topic", "", "?topics=run.*.x*", 400},
+		{"bad since", "", "?since=-4", 400},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := http.Header{}
+			if tt.origin != "" {
+				h.Set("Origin", tt.origin)
+			}
+			conn, resp, err := websocket.DefaultDialer.DialContext(watchCtx(t), wsURL+tt.query, h)
+			if conn != nil {
+				conn.Close()
+			}
+			if resp == nil {
+				t.Fatalf("no response: %v", err)
+			}
+			if resp.StatusCode != tt.status {
+				t.Errorf("status=%d, want %d (%v)", resp.StatusCode, tt.status, err)
+			}
+			if tt.status != 101 && resp.Header.Get("Content-Type") != "application/json" {
+				t.Errorf("refusal content type %q, want the JSON error shape", resp.Header.Get("Content-Type"))
+			}
+		})
+	}
+	t.Run("plain GET", func(t *testing.T) {
+		resp, err := http.Get(ts.URL + "/api/v1/ws")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Errorf("status=%d, want 400", resp.StatusCode)
+		}
+	})
 }
