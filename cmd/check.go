@@ -26,6 +26,7 @@ type checkOptions struct {
 	WorkOffset     string
 	SafeZ          float64
 	MaxDiagnostics int
+	AssumeReset    bool
 }
 
 func newCmdCheck(ios IOStreams) *cobra.Command {
@@ -53,12 +54,13 @@ Exit status: 0 clean, 1 errors found, 2 a file could not be read.`,
 	f.StringVar(&opts.WorkOffset, "work-offset", "", "G54 offset in machine coordinates \"x,y,z\" (mm); enables the soft-limit check")
 	f.Float64Var(&opts.SafeZ, "safe-z", gcode.DefaultSafeZ, "work Z (mm) at or above which the tool counts as retracted")
 	f.IntVar(&opts.MaxDiagnostics, "max-diagnostics", 1000, "most diagnostics kept per file (all are counted)")
+	f.BoolVar(&opts.AssumeReset, "assume-reset", false, "the sender soft-resets GRBL first and no $N startup block sets a mode: the wire form may drop words that repeat GRBL's reset state")
 	return c
 }
 
 // gcodeOptions turns the flags into gcode.Options.
 func (o *checkOptions) gcodeOptions() (gcode.Options, error) {
-	g := gcode.Options{SafeZ: o.SafeZ, MaxDiagnostics: o.MaxDiagnostics}
+	g := gcode.Options{SafeZ: o.SafeZ, MaxDiagnostics: o.MaxDiagnostics, AssumeReset: o.AssumeReset}
 	if o.Profile != "" && o.SettingsFile != "" {
 		return g, errors.New("--profile and --settings are mutually exclusive")
 	}

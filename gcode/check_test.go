@@ -294,11 +294,13 @@ func TestSettings(t *testing.T) {
 }
 
 // TestGolden compares each corpus file's JSON report with
-// testdata/golden/<file>.json. Regenerate with: go test ./gcode -run TestGolden -update
+// testdata/golden/<file>.json and logs the wire-form saving (go test -v).
+// Regenerate with: go test ./gcode -run TestGolden -update
 func TestGolden(t *testing.T) {
 	for _, f := range corpusFiles(t) {
 		name := filepath.Base(f)
 		t.Run(name, func(t *testing.T) {
+			t.Parallel()
 			fh, err := os.Open(f)
 			if err != nil {
 				t.Fatal(err)
@@ -307,6 +309,10 @@ func TestGolden(t *testing.T) {
 			rep, err := Check(fh, name, Options{MaxDiagnostics: 20, MaxEvents: 20})
 			if err != nil {
 				t.Fatal(err)
+			}
+			t.Logf("wire form %d of %d bytes: %.1f%% saved", rep.WireBytes, rep.Bytes, 100*(1-float64(rep.WireBytes)/float64(rep.Bytes)))
+			if rep.Bytes > 0 && rep.WireBytes >= rep.Bytes {
+				t.Errorf("wire form is not smaller")
 			}
 			got, err := json.MarshalIndent(rep, "", "  ")
 			if err != nil {

@@ -131,6 +131,9 @@ func newEngine(r io.Reader, name string, opts Options, emit func(Diagnostic)) *e
 		wire:    make([]byte, 0, 256),
 	}
 	e.in.enableM7 = opts.EnableM7
+	if opts.AssumeReset {
+		e.know.known = kAll
+	}
 	e.in.st = newState(opts.Offsets, opts.startMachine())
 	return e
 }

@@ -28,6 +28,13 @@ type Options struct {
 	// SafeZ is the work Z (mm) at or above which the tool is retracted;
 	// 0 means DefaultSafeZ.
 	SafeZ float64
+	// AssumeReset declares that the sender soft-resets GRBL before the job
+	// and that no `$N` startup block changes a mode, so GRBL's reset state
+	// (G0 G17 G21 G90 G94 G54 M5 M9, F0 S0 T0) is known at the first line
+	// and the wire form may drop words that repeat it. Without it, a mode or
+	// value counts as known only once the program has set it. The machine
+	// position is unknown either way.
+	AssumeReset bool
 	// EnableM7 accepts M7 (builds with ENABLE_M7).
 	EnableM7 bool
 	// MaxDiagnostics caps the diagnostics a Report keeps (all are counted);

@@ -163,36 +163,16 @@ func corpusFiles(tb testing.TB) []string {
 // TestWireEquivalenceCorpus is the property test over every line of every
 // corpus file.
 func TestWireEquivalenceCorpus(t *testing.T) {
-	total := 0
 	for _, f := range corpusFiles(t) {
 		t.Run(filepath.Base(f), func(t *testing.T) {
+			t.Parallel()
 			data, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)
 			}
-			total += checkWireEquivalence(t, bytes.NewReader(data), filepath.Base(f))
+			n := checkWireEquivalence(t, bytes.NewReader(data), filepath.Base(f))
+			t.Logf("%d accepted lines verified", n)
 		})
-	}
-	t.Logf("%d accepted lines verified", total)
-}
-
-// TestWireSaving reports the wire-form byte saving per corpus file.
-func TestWireSaving(t *testing.T) {
-	for _, f := range corpusFiles(t) {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rep, err := Check(fh, filepath.Base(f), Options{})
-		fh.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		saving := 100 * (1 - float64(rep.WireBytes)/float64(rep.Bytes))
-		t.Logf("%-48s %9d -> %9d bytes  %5.1f%% saved", filepath.Base(f), rep.Bytes, rep.WireBytes, saving)
-		if rep.WireBytes >= rep.Bytes && rep.Bytes > 0 {
-			t.Errorf("%s: wire form is not smaller", f)
-		}
 	}
 }
 
@@ -211,4 +191,31 @@ func FuzzWireEquivalence(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkWireEquivalence(t, bytes.NewReader(data), "fuzz")
 	})
+}
+
+func TestWireFormAssumeReset(t *testing.T) {
+	src := "G21 G90 G94 G17 G54 M5 M9\nG0 X1 F0\nG1 X2 F100\n"
+	tests := []struct {
+		name  string
+		reset bool
+		want  []string
+	}{
+		{"unknown controller state", false, []string{"G21G90G94G17G54M5M9", "G0X1F0", "G1X2F100"}},
+		{"after a soft reset", true, []string{"X1", "G1X2F100"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := compileAll(t, src, Options{AssumeReset: tt.reset})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var texts []string
+			for _, wl := range got {
+				texts = append(texts, wl.Text)
+			}
+			if strings.Join(texts, "|") != strings.Join(tt.want, "|") {
+				t.Errorf("wire %q, want %q", texts, tt.want)
+			}
+		})
+	}
 }
