@@ -256,7 +256,7 @@ func (e *engine) step() (lineKind, error) {
 		e.diag(line, int(l.col[GrblLineMax]), Warning, 0, fmt.Sprintf("line is %d characters after GRBL's pre-filter (limit %d): sent as is, GRBL answers error:11; kerf sends the %d-character wire form", l.total, GrblLineMax, len(e.wire)))
 	}
 	act |= e.analyse(line)
-	e.know.update(&e.in.info, &e.in.eff, e.opts.Offsets != nil)
+	e.know.update(&e.in.info, &e.in.eff, e.pre.inverse != e.in.st.inverse, e.opts.Offsets != nil)
 	if act.Has(ActionToolChange) {
 		e.toolSet[e.in.st.tool] = struct{}{}
 		if len(e.rep.ToolChanges) < e.opts.MaxEvents {

@@ -31,7 +31,7 @@ type knowledge struct {
 }
 
 // update records what an accepted block established.
-func (k *knowledge) update(info *blockInfo, eff *effect, offsetsKnown bool) {
+func (k *knowledge) update(info *blockInfo, eff *effect, feedModeSwitched, offsetsKnown bool) {
 	groups := [...]struct {
 		grp int
 		bit uint32
@@ -42,8 +42,8 @@ func (k *knowledge) update(info *blockInfo, eff *effect, offsetsKnown bool) {
 			k.known |= g.bit
 		}
 	}
-	if info.cmdWords&(1<<grpFeedMode) != 0 {
-		k.known &^= kFeed
+	if feedModeSwitched {
+		k.known &^= kFeed // GRBL's F is undefined after a G93/G94 switch
 	}
 	if info.valWords&wF != 0 && !info.feedMode {
 		k.known |= kFeed
