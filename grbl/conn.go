@@ -316,11 +316,9 @@ func (c *Conn) Close() error {
 		orig := c.info.UserStatusMask
 		c.mu.Unlock()
 		if restore {
-			ctx, cancel := context.WithTimeout(context.Background(), c.opts.ReplyTimeout)
-			if _, err := c.Command(ctx, "$10="+strconv.Itoa(orig)); err != nil {
-				errs = append(errs, fmt.Errorf("restore $10=%d: %w", orig, err))
+			if err := c.restoreStatusMask(orig); err != nil {
+				errs = append(errs, err)
 			}
-			cancel()
 		}
 		c.mu.Lock()
 		c.closing = true
@@ -341,6 +339,27 @@ func (c *Conn) Close() error {
 		c.closeErr = errors.Join(errs...)
 	})
 	return c.closeErr
+}
+
+// restoreStatusMask writes $10 back, unless a Send or Command is under
+// way or lines are in flight (the board would refuse it with error:8, and
+// Close must not wait behind a stalled stream).
+func (c *Conn) restoreStatusMask(orig int) error {
+	select {
+	case c.sendLock <- struct{}{}:
+	default:
+		return fmt.Errorf("$10=%d not restored: a send is in progress", orig)
+	}
+	defer c.unlock()
+	if lines, _ := c.InFlight(); lines > 0 {
+		return fmt.Errorf("$10=%d not restored: %d lines still in flight", orig, lines)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), c.opts.ReplyTimeout)
+	defer cancel()
+	if _, err := c.commandLocked(ctx, "$10="+strconv.Itoa(orig)); err != nil {
+		return fmt.Errorf("restore $10=%d: %w", orig, err)
+	}
+	return nil
 }
 
 func (c *Conn) closePort() error {
@@ -552,6 +571,11 @@ func (c *Conn) Command(ctx context.Context, line string) (Response, error) {
 		return Response{}, err
 	}
 	defer c.unlock()
+	return c.commandLocked(ctx, line)
+}
+
+// commandLocked is Command with sendLock held.
+func (c *Conn) commandLocked(ctx context.Context, line string) (Response, error) {
 	if err := c.waitEmpty(ctx); err != nil {
 		return Response{}, err
 	}
@@ -693,6 +717,30 @@ func (c *Conn) WaitStatus(ctx context.Context, ok func(Status) bool) (Status, er
 			return st, nil
 		}
 	}
+}
+
+// CheckIdle asks for a fresh status report and returns nil if the board is
+// Idle, an *AlarmStateError (matching ErrAlarm) if it is in Alarm, and an
+// error matching ErrNotIdle naming the state otherwise.
+func (c *Conn) CheckIdle(ctx context.Context) error {
+	st, err := c.WaitStatus(ctx, func(Status) bool { return true })
+	if err != nil {
+		return err
+	}
+	switch st.State {
+	case StateIdle:
+		return nil
+	case StateAlarm:
+		if err := c.AlarmError(); err != nil {
+			return err
+		}
+		return &AlarmStateError{}
+	}
+	state := string(st.State)
+	if st.SubState >= 0 {
+		state += ":" + strconv.Itoa(st.SubState)
+	}
+	return fmt.Errorf("%w: board is in state %s", ErrNotIdle, state)
 }
 
 func (c *Conn) pollLoop() {
@@ -848,8 +896,6 @@ func (c *Conn) linkDown(rerr error) {
 	c.resetLocked(linkErr)
 	failed := c.failed
 	c.failed = nil
-	close(c.statusCh)
-	c.statusCh = make(chan struct{})
 	c.mu.Unlock()
 	c.log.Debug("link down", logKeyErr, linkErr)
 	close(c.done)

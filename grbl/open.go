@@ -86,14 +86,22 @@ func (c *Conn) handshake(ctx context.Context) error {
 }
 
 // handshakeCommand runs one Command under ReplyTimeout.
+// A reset that crosses it (a late auto-reset banner after the provoking
+// 0x18) is retried once.
 func (c *Conn) handshakeCommand(ctx context.Context, line string) (Response, error) {
-	cctx, cancel := context.WithTimeout(ctx, c.opts.ReplyTimeout)
-	defer cancel()
-	resp, err := c.Command(cctx, line)
-	if err != nil {
-		return resp, fmt.Errorf("%s: %w", line, err)
+	for attempt := 0; ; attempt++ {
+		cctx, cancel := context.WithTimeout(ctx, c.opts.ReplyTimeout)
+		resp, err := c.Command(cctx, line)
+		cancel()
+		if errors.Is(err, ErrReset) && attempt == 0 {
+			c.log.Info("board reset during handshake; retrying", logKeyLine, line)
+			continue
+		}
+		if err != nil {
+			return resp, fmt.Errorf("%s: %w", line, err)
+		}
+		return resp, nil
 	}
-	return resp, nil
 }
 
 func (c *Conn) awaitBanner(ctx context.Context) error {
