@@ -308,6 +308,17 @@ func TestAddJobErrors(t *testing.T) {
 			t.Errorf("err=%#v, want 413 naming 1000 bytes", err)
 		}
 	})
+	t.Run("far over the limit: the client still gets the 413, not a broken pipe", func(t *testing.T) {
+		js.AddJobFn = func(_ context.Context, _ string, body io.Reader) (jobs.Job, error) {
+			_, err := io.Copy(io.Discard, body)
+			return jobs.Job{}, err
+		}
+		_, err := c.AddJob(ctx, "huge.nc", io.LimitReader(neverEnding('G'), 100<<20))
+		var ae *web.APIError
+		if !errors.As(err, &ae) || ae.Status != 413 {
+			t.Errorf("err=%v, want 413", err)
+		}
+	})
 	t.Run("exactly the limit is fine", func(t *testing.T) {
 		js.AddJobFn = func(_ context.Context, name string, body io.Reader) (jobs.Job, error) {
 			n, err := io.Copy(io.Discard, body)
