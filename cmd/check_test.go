@@ -1,14 +1,20 @@
 package cmd
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
+	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/synctest"
 
 	"github.com/kerf-cnc/kerf/gcode"
+	"github.com/kerf-cnc/kerf/grbl/sim"
 )
 
 func writeFile(t *testing.T, dir, name, content string) string {
@@ -94,4 +100,135 @@ func TestCheckJSON(t *testing.T) {
 	if len(reps) != 1 || reps[0].File != f || !reps[0].Streamable || len(reps[0].ToolChanges) != 1 || reps[0].ToolChanges[0].Tool != 1 {
 		t.Errorf("reports %+v", reps)
 	}
+}
+
+// TestWireFormRunsOnSimulator is the end-to-end proof for `kerf check`: every
+// corpus file that checks clean against the LongMill profile is compiled to
+// its wire form and streamed (character counting, 128-byte window) into the
+// simulated GRBL board. The board must answer ok to every line, and kerf's
+// time estimate must be within 5 % of the board's motion time (dwells
+// excluded; M0 lines are left out of the stream so that it never pauses).
+func TestWireFormRunsOnSimulator(t *testing.T) {
+	settings, err := gcode.ProfileSettings("longmill30")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob("../testdata/corpus/open/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	streamed := 0
+	for _, file := range files {
+		if strings.HasSuffix(file, ".tsv") {
+			continue
+		}
+		rep, err := checkFile(file, gcode.Options{Settings: settings})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rep.Streamable || rep.WireLines > 50000 {
+			continue
+		}
+		streamed++
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			lines := compileWire(t, file, gcode.Options{Settings: settings})
+			synctest.Test(t, func(t *testing.T) {
+				m, err := sim.New(sim.Options{Profile: "longmill30", LineProcessing: -1, Baud: 2_000_000})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer m.Close()
+				rw, err := m.Connect()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer rw.Close()
+				errs := streamCharCounted(t, rw, append(lines, "G4P0"))
+				if len(errs) != 0 {
+					t.Fatalf("the board rejected wire lines: %v", errs)
+				}
+				st := m.Stats()
+				motion := st.MotionTime.Seconds()
+				est := rep.EstimatedSeconds - rep.DwellSeconds
+				t.Logf("%d wire lines: board motion %.2f s, kerf estimate %.2f s", len(lines), motion, est)
+				if motion > 0 && math.Abs(est-motion) > 0.05*motion {
+					t.Errorf("estimate %.2f s is more than 5%% from the board's %.2f s", est, motion)
+				}
+			})
+		})
+	}
+	if streamed < 5 {
+		t.Errorf("only %d corpus files streamable; the proof needs more", streamed)
+	}
+}
+
+func compileWire(t *testing.T, file string, opts gcode.Options) []string {
+	t.Helper()
+	f, err := os.Open(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	c := gcode.NewCompiler(f, file, opts)
+	var lines []string
+	for {
+		wl, err := c.Next()
+		if errors.Is(err, io.EOF) {
+			return lines
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wl.Text != "" && !wl.Actions.Has(gcode.ActionPause) {
+			lines = append(lines, wl.Text)
+		}
+	}
+}
+
+// streamCharCounted sends lines keeping at most 128 unacknowledged bytes in
+// GRBL's RX buffer and returns the error responses.
+func streamCharCounted(t *testing.T, rw io.ReadWriter, lines []string) []string {
+	t.Helper()
+	answers := make(chan string, 64)
+	go func() {
+		defer close(answers)
+		sc := bufio.NewScanner(rw)
+		for sc.Scan() {
+			l := strings.TrimSpace(sc.Text())
+			if l == "ok" || strings.HasPrefix(l, "error:") || strings.HasPrefix(l, "Grbl ") {
+				answers <- l
+			}
+		}
+	}()
+	if b := <-answers; !strings.HasPrefix(b, "Grbl ") {
+		t.Fatalf("no banner, got %q", b)
+	}
+	var errs []string
+	var inflight []int
+	used := 0
+	take := func() {
+		a, ok := <-answers
+		if !ok {
+			t.Fatal("board closed the link")
+		}
+		if a != "ok" {
+			errs = append(errs, a)
+		}
+		used -= inflight[0]
+		inflight = inflight[1:]
+	}
+	for _, l := range lines {
+		for used+len(l)+1 > 128 {
+			take()
+		}
+		if _, err := io.WriteString(rw, l+"\n"); err != nil {
+			t.Fatal(err)
+		}
+		inflight = append(inflight, len(l)+1)
+		used += len(l) + 1
+	}
+	for len(inflight) > 0 {
+		take()
+	}
+	return errs
 }

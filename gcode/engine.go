@@ -367,6 +367,7 @@ func (e *engine) analyse(line int) Action {
 	}
 	if eff.dwell > 0 {
 		e.pl.dwell(eff.dwell)
+		rep.DwellSeconds += eff.dwell
 	} else if e.in.info.nonModal == nmDwell {
 		e.pl.sync()
 	}

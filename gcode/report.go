@@ -81,6 +81,8 @@ type Report struct {
 	Units            string  `json:"units"`
 	Bounds           Bounds  `json:"bounds"`
 	EstimatedSeconds float64 `json:"estimated_seconds"`
+	// DwellSeconds is the part of EstimatedSeconds spent in G4 dwells.
+	DwellSeconds float64 `json:"dwell_seconds"`
 	// Moves counts motion blocks; Segments the planner segments (arcs split
 	// as GRBL splits them).
 	Moves    int64 `json:"moves"`
