@@ -73,7 +73,7 @@ type Options struct {
 type Ack struct {
 	Tag  int64     // the caller's tag passed to Send
 	Line string    // the line as sent (without '\n')
-	Err  error     // nil for ok; *Error for error:N; ErrReset or ErrDisconnected when no answer will come
+	Err  error     // nil for ok; *Error for error:N; ErrReset, ErrDisconnected or ErrClosed when no answer will come
 	At   time.Time // when the answer (or the failure) was seen
 }
 
@@ -872,7 +872,14 @@ func (c *Conn) handleLine(line string) {
 	}
 }
 
+// deliver queues an ack; only when the consumer has let the buffer fill up
+// does it wait, and then never past Close.
 func (c *Conn) deliver(a Ack) {
+	select {
+	case c.acks <- a:
+		return
+	default:
+	}
 	select {
 	case c.acks <- a:
 	case <-c.stop:

@@ -178,6 +178,14 @@ func (f *Fake) IgnoreStatus(ignore bool) {
 	f.mu.Unlock()
 }
 
+// SetState sets the state word of later status reports, e.g. "Run",
+// "Hold:0", "Alarm".
+func (f *Fake) SetState(state string) {
+	f.mu.Lock()
+	f.state = state
+	f.mu.Unlock()
+}
+
 // Release undoes Hold.
 func (f *Fake) Release() {
 	f.mu.Lock()
