@@ -778,13 +778,21 @@ func (r recorder) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// maxLineBytes bounds one received line: a device that never sends '\n'
+// is read in chunks of this size (each an Unknown message), not buffered
+// without limit.
+const maxLineBytes = 512
+
 func (c *Conn) readLoop() {
 	defer c.wg.Done()
-	br := bufio.NewReaderSize(recorder{r: c.port, c: c}, 512)
+	br := bufio.NewReaderSize(recorder{r: c.port, c: c}, maxLineBytes)
 	for {
-		line, err := br.ReadString('\n')
-		if line = strings.TrimRight(line, "\r\n"); line != "" {
+		b, err := br.ReadSlice('\n')
+		if line := strings.TrimRight(string(b), "\r\n"); line != "" {
 			c.handleLine(line)
+		}
+		if err == bufio.ErrBufferFull {
+			continue
 		}
 		if err != nil {
 			c.linkDown(err)
@@ -835,6 +843,10 @@ func (c *Conn) handleLine(line string) {
 		c.banner, c.info.Banner = m, m
 		c.banners++
 		c.alarm, c.startupLocked = nil, false
+		// GRBL re-sends WCO and Ov after a reset; G92 and the overrides
+		// were cleared by it, so the cached values are stale.
+		c.status.WCO, c.status.HasWCO = nil, false
+		c.status.Ov, c.status.Acc, c.status.HasOv = Overrides{}, Accessories{}, false
 		close(c.bannerCh)
 		c.bannerCh = make(chan struct{})
 	case *Alarm:

@@ -132,7 +132,8 @@ func (c *Conn) awaitBanner(ctx context.Context) error {
 			return fmt.Errorf("waiting for banner: %w (received: %s)", c.Err(), c.received())
 		}
 	}
-	return fmt.Errorf("%w within %v of opening nor after a soft reset (0x18); received: %s",
+	return fmt.Errorf("%w within %v of opening nor after a soft reset (0x18); received: %s "+
+		"(is this a GRBL board, at its baud rate? GRBL 1.1 uses 115200)",
 		ErrNoBanner, c.opts.BannerTimeout, c.received())
 }
 
@@ -143,11 +144,14 @@ func (c *Conn) received() string {
 	if len(c.raw) == 0 {
 		return "nothing"
 	}
-	s := fmt.Sprintf("%d bytes %q", len(c.raw), c.raw)
-	if len(c.raw) >= rawCap {
-		s = fmt.Sprintf("at least %d bytes, starting %q", len(c.raw), c.raw)
+	const show = 128
+	switch {
+	case len(c.raw) >= rawCap:
+		return fmt.Sprintf("at least %d bytes, starting %q", len(c.raw), c.raw[:show])
+	case len(c.raw) > show:
+		return fmt.Sprintf("%d bytes, starting %q", len(c.raw), c.raw[:show])
 	}
-	return s
+	return fmt.Sprintf("%d bytes %q", len(c.raw), c.raw)
 }
 
 func (c *Conn) readBuildInfo(ctx context.Context) error {

@@ -148,6 +148,8 @@ func TestOpenNotGRBL(t *testing.T) {
 	}{
 		{"garbage", "\x00\xfeAT+OK\r\nwhat", false, `received: 13 bytes "\x00\xfeAT+OK\r\nwhat"`},
 		{"nothing", "", true, "received: nothing"},
+		{"endless noise without newline", strings.Repeat("\xaa", 5000), false, `received: at least 512 bytes, starting "\xaa\xaa`},
+		{"wrong baud rate", "\x80\x00\xf8\x80\xf8\x00\x80\x80\xf8\x00", false, `received: 10 bytes "\x80\x00\xf8`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
