@@ -106,7 +106,10 @@ type engine struct {
 
 	pre      state
 	know     knowledge
-	mute     bool // diagnostics are only counted now: skip their text
+	mute     bool       // diagnostics are only counted now: skip their text
+	laser    bool       // $32=1
+	last     [3]float64 // last point added to the bounds
+	lastOK   bool
 	executed bool // the current line is G-code that exec accepted
 
 	// analysis state
@@ -131,6 +134,7 @@ func newEngine(r io.Reader, name string, opts Options, emit func(Diagnostic)) *e
 		wire:    make([]byte, 0, 256),
 	}
 	e.in.enableM7 = opts.EnableM7
+	e.laser = opts.Settings.Get(SetLaserMode) != 0
 	if opts.AssumeReset {
 		e.know.known = kAll
 	}
@@ -359,8 +363,11 @@ func (e *engine) analyse(line int) Action {
 			rep.SpindleEvents = append(rep.SpindleEvents, ev)
 		}
 		e.pl.sync()
-	} else if st.spindle != 0 && st.speed != pre.speed && e.opts.Settings.Get(SetLaserMode) == 0 {
+	} else if st.spindle != 0 && st.speed != pre.speed && !e.laser {
 		e.pl.sync()
+	}
+	if eff.wcoChanged {
+		e.lastOK = false // the same machine point has new work coordinates
 	}
 	if eff.coolantChanged || eff.wcoChanged || eff.sendAlone {
 		e.pl.sync()
@@ -379,7 +386,9 @@ func (e *engine) analyse(line int) Action {
 		e.warnedUnits = true
 		e.diag(line, 1, Warning, 0, "motion before any G20/G21: the units are whatever the controller was left in (G21 mm after a reset)")
 	}
-	e.addPoint(line, eff.from)
+	if !e.lastOK || eff.from != e.last {
+		e.addPoint(line, eff.from)
+	}
 	switch eff.move {
 	case moveRapid, moveProbe:
 		if eff.hasVia {
@@ -407,6 +416,7 @@ func (e *engine) analyse(line int) Action {
 		e.arc(line, eff)
 	}
 	e.addPoint(line, eff.target)
+	e.last, e.lastOK = eff.target, true
 	e.safePoint(line, eff.target)
 	return act
 }

@@ -32,6 +32,9 @@ type knowledge struct {
 
 // update records what an accepted block established.
 func (k *knowledge) update(info *blockInfo, eff *effect, feedModeSwitched, offsetsKnown bool) {
+	if k.known == kAll && info.axisWords == 0 && !eff.wcoChanged && eff.move == moveNone && eff.flow != flowEnd && !feedModeSwitched {
+		return
+	}
 	groups := [...]struct {
 		grp int
 		bit uint32
