@@ -12,6 +12,7 @@ import (
 	"github.com/kerf-cnc/kerf/gcode"
 	"github.com/kerf-cnc/kerf/grbl"
 	"github.com/kerf-cnc/kerf/jobs"
+	"github.com/kerf-cnc/kerf/jobs/events"
 )
 
 // TestOpenAPIMatchesRoutes keeps the embedded document true: every route
@@ -155,5 +156,31 @@ func TestProgramErrorMessage(t *testing.T) {
 	}
 	if !errors.Is(e, gcode.ErrNotStreamable) {
 		t.Error("ProgramError does not match gcode.ErrNotStreamable")
+	}
+}
+
+func TestEventCache(t *testing.T) {
+	var c eventCache
+	enc := func(seq uint64, topic string) Message {
+		t.Helper()
+		b, err := c.encode(events.Event{Seq: seq, Topic: topic, Data: map[string]uint64{"n": seq}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m Message
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	// Seq 1 and 1+eventCacheSize share a slot; each must encode as itself.
+	for _, seq := range []uint64{1, 1 + eventCacheSize, 1, 2} {
+		m := enc(seq, fmt.Sprintf("t%d", seq))
+		if m.Type != MsgEvent || m.Seq != seq || m.Topic != fmt.Sprintf("t%d", seq) || string(m.Data) != fmt.Sprintf(`{"n":%d}`, seq) {
+			t.Errorf("seq %d encoded as %+v", seq, m)
+		}
+	}
+	if _, err := c.encode(events.Event{Seq: 9, Data: make(chan int)}); err == nil {
+		t.Error("an unencodable payload encoded")
 	}
 }

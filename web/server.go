@@ -67,7 +67,8 @@ type Server struct {
 	done    chan struct{} // closed by Close: websocket handlers stop
 	wg      sync.WaitGroup
 	serveMu sync.Mutex
-	errs    []error // Serve errors other than ErrServerClosed
+	errs    []error    // Serve errors other than ErrServerClosed
+	events  eventCache // encoded recent events, shared by websocket streams
 }
 
 // NewServer returns a Server with default settings and no services.

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -218,13 +219,14 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) error {
 				}
 				return nil
 			}
-			m, err := eventMessage(ev)
+			b, err := s.events.encode(ev)
 			if err != nil {
 				s.logger().Error("websocket: encode event", "seq", ev.Seq, "topic", ev.Topic, "err", err)
 				closeWith(websocket.CloseInternalServerErr, "cannot encode event")
 				return nil
 			}
-			if err := send(m); err != nil {
+			_ = conn.SetWriteDeadline(time.Now().Add(opts.WriteTimeout))
+			if err := conn.WriteMessage(websocket.TextMessage, b); err != nil {
 				return nil
 			}
 		case <-ping.C:
@@ -258,18 +260,47 @@ func checkOrigin(r *http.Request) error {
 	return nil
 }
 
-func eventMessage(ev events.Event) (Message, error) {
-	m := Message{Type: MsgEvent, Seq: ev.Seq, Time: ev.Time, Topic: ev.Topic}
-	if ev.Data != nil {
-		if raw, ok := ev.Data.(json.RawMessage); ok {
-			m.Data = raw
-		} else {
-			b, err := json.Marshal(ev.Data)
-			if err != nil {
-				return Message{}, err
-			}
-			m.Data = b
-		}
+// wireEvent is the server's encoding of an event message: the payload is
+// marshalled in the same pass (Message.Data, a RawMessage, would be
+// re-scanned).
+type wireEvent struct {
+	Type  string    `json:"type"`
+	Seq   uint64    `json:"seq"`
+	Time  time.Time `json:"time,omitzero"`
+	Topic string    `json:"topic"`
+	Data  any       `json:"data,omitempty"`
+}
+
+// eventCacheSize is how many recently encoded events are kept.
+const eventCacheSize = 256
+
+// eventCache shares the encoding of recent events between connections, so
+// an event streamed to 50 clients is marshalled once. Sequence numbers are
+// unique within the hub, and the hub's payloads are immutable.
+type eventCache struct {
+	mu   sync.Mutex
+	ring [eventCacheSize]struct {
+		seq uint64
+		b   []byte
 	}
-	return m, nil
+}
+
+// encode returns the JSON text message for ev.
+func (c *eventCache) encode(ev events.Event) ([]byte, error) {
+	slot := &c.ring[ev.Seq%eventCacheSize]
+	c.mu.Lock()
+	if slot.seq == ev.Seq && slot.b != nil {
+		b := slot.b
+		c.mu.Unlock()
+		return b, nil
+	}
+	c.mu.Unlock()
+	b, err := json.Marshal(wireEvent{Type: MsgEvent, Seq: ev.Seq, Time: ev.Time, Topic: ev.Topic, Data: ev.Data})
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	slot.seq, slot.b = ev.Seq, b
+	c.mu.Unlock()
+	return b, nil
 }
