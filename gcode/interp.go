@@ -90,18 +90,23 @@ const (
 
 const mmPerInch = 25.4
 
+// modal is the part of GRBL's state a block can change by its G/M words.
+type modal struct {
+	motion  int16
+	plane   int8 // 0 XY (G17), 1 ZX (G18), 2 YZ (G19)
+	incr    bool // G91
+	inverse bool // G93
+	inches  bool // G20
+	tloOn   bool // G43.1 active
+	coord   int8 // 0..5: G54..G59
+	spindle int8 // 0 off, 3 cw, 4 ccw
+	coolant int8 // bit 0 flood (M8), bit 1 mist (M7)
+}
+
 // state is GRBL's parser state (gc_state) plus the stored coordinate data.
 // It is comparable with ==.
 type state struct {
-	motion   int16
-	plane    int8 // 0 XY (G17), 1 ZX (G18), 2 YZ (G19)
-	incr     bool // G91
-	inverse  bool // G93
-	inches   bool // G20
-	tloOn    bool // G43.1 active
-	coord    int8 // 0..5: G54..G59
-	spindle  int8 // 0 off, 3 cw, 4 ccw
-	coolant  int8 // bit 0 flood (M8), bit 1 mist (M7)
+	modal
 	feed     float64
 	speed    float64
 	tool     int
@@ -116,7 +121,7 @@ type state struct {
 // newState returns GRBL's state after reset with the given stored offsets and
 // a machine position.
 func newState(o *Offsets, start [3]float64) state {
-	s := state{motion: motionSeek}
+	s := state{modal: modal{motion: motionSeek}}
 	if o != nil {
 		s.stored = o.WCS
 		s.g28, s.g30 = o.G28, o.G30
@@ -204,7 +209,7 @@ func mantissaOf(v float32, iv int) int {
 // block; on failure the state is unchanged.
 func (in *interp) exec(ws *words, jog bool) *gerr {
 	cur := &in.st
-	blk := *cur // block modal copy; values below
+	blk := cur.modal // the block's modes; values below
 	var (
 		axisCmd        = axisNone
 		nonModal       = nmNone
