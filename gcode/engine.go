@@ -66,7 +66,8 @@ type WireLine struct {
 	// Source is the 1-based source line.
 	Source  int    `json:"source"`
 	Actions Action `json:"actions"`
-	// Tool is the tool to load for ActionToolChange.
+	// Tool is the active tool number (T) after the line: for
+	// ActionToolChange, the tool to load.
 	Tool int `json:"tool,omitempty"`
 	// Spindle is the speed (RPM) for ActionSpindleOn.
 	Spindle float64 `json:"spindle,omitempty"`
