@@ -406,7 +406,7 @@ func (c *Conn) write(b []byte) error {
 		}
 		c.mu.Unlock()
 		_ = c.closePort()
-		return fmt.Errorf("%w: write: %v", ErrDisconnected, err)
+		return fmt.Errorf("%w: write: %w", ErrDisconnected, err)
 	}
 	return nil
 }
@@ -909,7 +909,7 @@ func (c *Conn) linkDown(rerr error) {
 		if c.writeErr != nil {
 			cause = c.writeErr
 		}
-		c.err = fmt.Errorf("%w: %v", ErrDisconnected, cause)
+		c.err = fmt.Errorf("%w: %w", ErrDisconnected, cause)
 	}
 	linkErr := c.err
 	c.resetLocked(linkErr)
