@@ -6,6 +6,7 @@ import (
 	"math"
 	"sort"
 	"strconv"
+	"strings"
 )
 
 // Action is a bit set of what the sender must do around a wire line.
@@ -39,6 +40,30 @@ var actionNames = [...]string{"tool-change", "pause", "optional-stop", "program-
 
 // Has reports whether all of b are in a.
 func (a Action) Has(b Action) bool { return a&b == b }
+
+// MarshalText encodes the actions as String does.
+func (a Action) MarshalText() ([]byte, error) { return []byte(a.String()), nil }
+
+// UnmarshalText decodes what MarshalText produces.
+func (a *Action) UnmarshalText(b []byte) error {
+	*a = 0
+	if string(b) == "none" || len(b) == 0 {
+		return nil
+	}
+	for _, part := range strings.Split(string(b), "|") {
+		found := false
+		for i, n := range actionNames {
+			if n == part {
+				*a |= 1 << i
+				found = true
+			}
+		}
+		if !found {
+			return fmt.Errorf("unknown action %q", part)
+		}
+	}
+	return nil
+}
 
 // String lists the actions, e.g. "tool-change|spindle-on", or "none".
 func (a Action) String() string {

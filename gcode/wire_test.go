@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 func compileAll(t *testing.T, src string, opts Options) ([]WireLine, error) {
@@ -217,5 +218,37 @@ func TestWireFormAssumeReset(t *testing.T) {
 				t.Errorf("wire %q, want %q", texts, tt.want)
 			}
 		})
+	}
+}
+
+func TestActionText(t *testing.T) {
+	for _, a := range []Action{ActionNone, ActionToolChange, ActionPause | ActionSpindleOff, ActionDollar | ActionProgramEnd | ActionOptionalStop | ActionSpindleOn} {
+		b, err := a.MarshalText()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Action
+		if err := back.UnmarshalText(b); err != nil || back != a {
+			t.Errorf("%v -> %q -> %v (%v)", a, b, back, err)
+		}
+	}
+	var a Action
+	if err := a.UnmarshalText([]byte("tool-change|launch")); err == nil || !strings.Contains(err.Error(), `"launch"`) {
+		t.Errorf("unknown action error %v", err)
+	}
+}
+
+func TestReadErrors(t *testing.T) {
+	boom := errors.New("disk gone")
+	r := io.MultiReader(strings.NewReader("G0 X1\nG0 X2\n"), iotest.ErrReader(boom))
+	if _, err := Check(r, "r.nc", Options{}); !errors.Is(err, boom) || !strings.Contains(err.Error(), "read r.nc after line 2") {
+		t.Errorf("Check error %v, want the read error with its place", err)
+	}
+	c := NewCompiler(io.MultiReader(strings.NewReader("G0 X1\n"), iotest.ErrReader(boom)), "r.nc", Options{})
+	if _, err := c.Next(); err != nil {
+		t.Fatalf("first line: %v", err)
+	}
+	if _, err := c.Next(); !errors.Is(err, boom) {
+		t.Errorf("Compiler error %v, want %v", err, boom)
 	}
 }
