@@ -366,7 +366,10 @@ func (b *board) nextEvent(now time.Duration) (time.Duration, bool) {
 	if b.stallUntil > 0 {
 		take(b.stallUntil)
 	}
-	if b.motionActive() && !b.stalled(now) {
+	// Motion is integrated lazily whenever anything looks at it; it needs a
+	// wake-up of its own only when a line, a probe or an alarm waits on it.
+	waiting := b.exec != nil || b.probeRun != nil || b.alarmOnStop != 0 || b.jogCancel
+	if waiting && b.motionActive() && !b.stalled(now) {
 		if b.mo.q[0].kind == bkProbe {
 			take(now + time.Millisecond)
 		} else {

@@ -305,6 +305,11 @@ func (m *Machine) deliver() {
 	}
 }
 
+// usbPacket is the payload of a full-speed USB bulk packet: the host is
+// woken once per packet (or at the end of a burst), as with a CH340 or an
+// Uno's 16U2, rather than once per byte.
+const usbPacket = 32
+
 // endpoint is the host end of the link. Writes never block (like a kernel
 // tty buffer): the bytes go on the wire and reach the board at line rate.
 // Reads block on channels until bytes have crossed the wire, so an
@@ -357,7 +362,7 @@ func (e *endpoint) Read(p []byte) (int, error) {
 			m.mu.Unlock()
 			return 0, err
 		}
-		at, ok := m.b.txWire.headAt()
+		at, ok := m.b.txWire.packetAt(usbPacket)
 		wait := time.Hour
 		if ok {
 			wait = m.real(at - m.now())

@@ -164,3 +164,49 @@ func TestStarvationMeasured(t *testing.T) {
 		}
 	})
 }
+
+// TestThroughputModel checks the board model itself, in virtual time: with
+// a host that answers at once, each limit in turn is reached to within 1 %.
+// (Wall-clock figures are in BenchmarkStream.)
+func TestThroughputModel(t *testing.T) {
+	fast := map[int]float64{110: 20000, 111: 20000, 112: 20000, 120: 2000, 121: 2000, 122: 2000}
+	tests := []struct {
+		name  string
+		opts  Options
+		lines []string
+		limit string
+	}{
+		{"wire", Options{Settings: fast, LineProcessing: time.Millisecond}, shortSegments(2000, 3600), "wire"},
+		{"board", Options{Settings: fast, LineProcessing: 6 * time.Millisecond}, shortSegments(1000, 3600), "board"},
+		{"motion", Options{Settings: fast, LineProcessing: time.Millisecond}, shortSegments(1000, 600), "motion"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				m := mustMachine(t, tc.opts)
+				h := mustConnect(t, m)
+				start := time.Now()
+				sent := 0
+				for _, l := range tc.lines {
+					sent += len(l) + 1
+				}
+				oks, errs := charCount(h, tc.lines, 128)
+				h.cmd("G4 P0")
+				d := time.Since(start).Seconds()
+				st := m.Stats()
+				if oks != len(tc.lines) || len(errs) > 0 || st.Overflows > 0 {
+					t.Fatalf("oks %d errors %v overflows %d", oks, errs, st.Overflows)
+				}
+				got := map[string]float64{
+					"wire":   float64(sent) / d / 11520,
+					"board":  float64(st.Lines) * tc.opts.LineProcessing.Seconds() / d,
+					"motion": st.MotionTime.Seconds() / d,
+				}
+				t.Logf("wire %.2f%%, board %.2f%%, motion %.2f%% over %.2fs", got["wire"]*100, got["board"]*100, got["motion"]*100, d)
+				if got[tc.limit] < 0.99 {
+					t.Fatalf("%s limit reached to %.1f%% (all: %v)", tc.limit, got[tc.limit]*100, got)
+				}
+			})
+		})
+	}
+}

@@ -48,6 +48,20 @@ func (w *wire) headAt() (time.Duration, bool) {
 	return w.chunks[0].first, true
 }
 
+// packetAt is when the head chunk's first n bytes (or all of it, if
+// shorter) have arrived: a USB-serial bridge hands bytes to the host in
+// packets, not one by one.
+func (w *wire) packetAt(n int) (time.Duration, bool) {
+	if w.queued == 0 {
+		return 0, false
+	}
+	c := w.chunks[0]
+	if len(c.data) < n {
+		n = len(c.data)
+	}
+	return c.first + time.Duration(n-1)*w.byteTime, true
+}
+
 // pop removes and returns the next byte and its arrival time.
 func (w *wire) pop() (byte, time.Duration) {
 	c := &w.chunks[0]
