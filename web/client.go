@@ -373,6 +373,7 @@ func (c *Client) OpenAPI(ctx context.Context) ([]byte, error) {
 // Stream is an open websocket event stream from Client.Watch.
 type Stream struct {
 	conn      *websocket.Conn
+	writeMu   sync.Mutex
 	ctx       context.Context
 	stopAfter func() bool
 	closeOnce sync.Once
@@ -463,6 +464,18 @@ func truncate(b []byte, n int) string {
 		return string(b[:n]) + "…"
 	}
 	return string(b)
+}
+
+// Send sends a command; its reply arrives from Next as a MsgReply message
+// with the command's ID. Send may be called while another goroutine reads.
+func (s *Stream) Send(c Command) error {
+	s.writeMu.Lock()
+	defer s.writeMu.Unlock()
+	_ = s.conn.SetWriteDeadline(time.Now().Add(10 * time.Second))
+	if err := s.conn.WriteJSON(c); err != nil {
+		return fmt.Errorf("event stream: send %s: %w", c.Cmd, err)
+	}
+	return nil
 }
 
 // Close closes the stream. It is idempotent and safe to call from any

@@ -47,15 +47,18 @@
 // GET /api/v1/ws streams the events of the hub (jobs/events) as JSON text
 // messages (Message); ?since=SEQ resumes after a sequence number (a gap
 // message says when the hub no longer holds it), ?topics=run.*,machine.status
-// filters. The wire format is described in docs/websocket.md.
+// filters. Clients may send machine commands (Command: jog, jog_cancel,
+// override, hold, resume) on the same connection; each gets a reply. The
+// wire format is described in docs/websocket.md.
 //
 // # Concurrency
 //
 // Open starts one goroutine per listener (http.Server.Serve); net/http
 // starts one per connection. A websocket connection has exactly two: its
-// handler goroutine, the only writer (events, pings, close frames, each
-// under a write deadline), and one reader that enforces the read limit and
-// the pong deadline. A client that falls behind is dropped by the hub (its
+// handler goroutine, the only writer (events, replies, pings, close frames,
+// each under a write deadline), and one reader that enforces the read limit
+// and the pong deadline and runs the client's commands in order, handing
+// the replies to the writer. A client that falls behind is dropped by the hub (its
 // subscription ends) and is closed with code 4000; nothing the web layer
 // does can block the hub's publisher. Close stops the listeners, tells every
 // websocket handler to send a close frame, waits up to ShutdownTimeout for

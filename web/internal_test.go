@@ -184,3 +184,20 @@ func TestEventCache(t *testing.T) {
 		t.Error("an unencodable payload encoded")
 	}
 }
+
+func TestRunCommandMalformed(t *testing.T) {
+	s := &Server{}
+	tests := []struct{ in, mention string }{
+		{`jog please`, "not a command object"},
+		{`{"cmd":"hold","extra":1}`, "unknown field"},
+		{`{"cmd":"hold"}`, "machine service is not available"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			r := s.runCommand(t.Context(), []byte(tt.in))
+			if r.Type != MsgReply || r.OK || r.Error == nil || !strings.Contains(r.Error.Message, tt.mention) {
+				t.Errorf("reply=%+v, want an error mentioning %q", r, tt.mention)
+			}
+		})
+	}
+}

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -57,7 +59,40 @@ const (
 	// client must reload the state it keeps (GET the resources again); the
 	// stream continues with new events.
 	MsgGap = "gap"
+	// MsgReply answers a client Command, with the command's ID.
+	MsgReply = "reply"
 )
+
+// Commands a client may send over the websocket, in Command.Cmd.
+const (
+	CmdJog       = "jog"        // needs Command.Jog
+	CmdJogCancel = "jog_cancel" // 0x85
+	CmdOverride  = "override"   // needs Command.Override
+	CmdHold      = "hold"       // feed hold (!)
+	CmdResume    = "resume"     // cycle start (~)
+)
+
+// Command is a client message on the websocket: a machine command that
+// must not wait for an HTTP round trip (jogging from a panel). Each is
+// answered by a reply message with the same ID. Commands of one connection
+// run one after another, in order.
+type Command struct {
+	// ID is the client's tag for the command, echoed in the reply.
+	ID string `json:"id,omitempty"`
+	// Cmd is one of the Cmd* constants.
+	Cmd string `json:"cmd"`
+	// Jog is the jog for CmdJog.
+	Jog *JogRequest `json:"jog,omitempty"`
+	// Override is the override for CmdOverride.
+	Override *OverrideRequest `json:"override,omitempty"`
+}
+
+// ReplyError is the error of a failed command, with the code and message
+// the HTTP API would answer.
+type ReplyError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
 
 // Close codes the server ends a stream with, besides the standard ones.
 const (
@@ -84,8 +119,14 @@ type Message struct {
 	Latest uint64 `json:"latest,omitempty"`
 	// Topics echoes the topic filter (hello).
 	Topics []string `json:"topics,omitempty"`
+	// Commands lists the commands the server accepts (hello).
+	Commands []string `json:"commands,omitempty"`
 	// Text explains a gap.
 	Text string `json:"message,omitempty"`
+	// ID, OK and Error make up a reply to a Command.
+	ID    string      `json:"id,omitempty"`
+	OK    bool        `json:"ok,omitempty"`
+	Error *ReplyError `json:"error,omitempty"`
 }
 
 // parseStreamQuery parses ?since=SEQ&topics=a,b.
@@ -167,7 +208,11 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer conn.Close()
 
-	readerDone := make(chan struct{})
+	// The reader runs the client's commands in order and hands the replies
+	// to this goroutine, the only writer.
+	ctx, cancel := context.WithCancel(r.Context())
+	replies := make(chan Message, 8)
+	readerDone, stop := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(readerDone)
 		conn.SetReadLimit(opts.ReadLimit)
@@ -176,13 +221,21 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) error {
 			return conn.SetReadDeadline(time.Now().Add(opts.PongTimeout))
 		})
 		for {
-			if _, _, err := conn.ReadMessage(); err != nil {
+			_, data, err := conn.ReadMessage()
+			if err != nil {
 				return
 			}
 			_ = conn.SetReadDeadline(time.Now().Add(opts.PongTimeout))
+			select {
+			case replies <- s.runCommand(ctx, data):
+			case <-stop:
+				return
+			}
 		}
 	}()
 	defer func() {
+		close(stop)
+		cancel()
 		_ = conn.Close() // unblocks the reader
 		<-readerDone
 	}()
@@ -196,7 +249,7 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) error {
 		_ = conn.WriteControl(websocket.CloseMessage, msg, time.Now().Add(opts.WriteTimeout))
 	}
 
-	if err := send(Message{Type: MsgHello, Since: since, Topics: topics}); err != nil {
+	if err := send(Message{Type: MsgHello, Since: since, Topics: topics, Commands: wsCommands()}); err != nil {
 		return nil
 	}
 	if gap != nil {
@@ -229,6 +282,10 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) error {
 			if err := conn.WriteMessage(websocket.TextMessage, b); err != nil {
 				return nil
 			}
+		case m := <-replies:
+			if err := send(m); err != nil {
+				return nil
+			}
 		case <-ping.C:
 			if err := conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(opts.WriteTimeout)); err != nil {
 				return nil
@@ -240,6 +297,60 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) error {
 			return nil
 		}
 	}
+}
+
+func wsCommands() []string {
+	return []string{CmdJog, CmdJogCancel, CmdOverride, CmdHold, CmdResume}
+}
+
+// runCommand decodes and runs one client command and returns its reply.
+func (s *Server) runCommand(ctx context.Context, data []byte) Message {
+	var c Command
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	err := dec.Decode(&c)
+	if err != nil {
+		err = fmt.Errorf("command: not a command object (%v): %w", err, ErrBadRequest)
+	} else {
+		err = s.command(ctx, c)
+	}
+	reply := Message{Type: MsgReply, ID: c.ID, OK: err == nil}
+	if err != nil {
+		_, code, _ := classify(err)
+		reply.Error = &ReplyError{Code: code, Message: err.Error()}
+	}
+	return reply
+}
+
+func (s *Server) command(ctx context.Context, c Command) error {
+	if s.Machine == nil {
+		return errNoService("machine")
+	}
+	switch c.Cmd {
+	case CmdJog:
+		if c.Jog == nil {
+			return fmt.Errorf("command jog: field jog: missing: %w", ErrBadRequest)
+		}
+		if err := c.Jog.Validate(); err != nil {
+			return err
+		}
+		return s.Machine.Jog(ctx, *c.Jog)
+	case CmdOverride:
+		if c.Override == nil {
+			return fmt.Errorf("command override: field override: missing: %w", ErrBadRequest)
+		}
+		if err := c.Override.Validate(); err != nil {
+			return err
+		}
+		return s.Machine.Override(ctx, *c.Override)
+	case CmdJogCancel:
+		return s.Machine.JogCancel(ctx)
+	case CmdHold:
+		return s.Machine.FeedHold(ctx)
+	case CmdResume:
+		return s.Machine.CycleStart(ctx)
+	}
+	return fmt.Errorf("command: field cmd: %q is not one of %s: %w", c.Cmd, strings.Join(wsCommands(), ", "), ErrBadRequest)
 }
 
 // checkOrigin refuses cross-site websocket requests: a browser page from

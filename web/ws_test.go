@@ -4,15 +4,20 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/kerf-cnc/kerf/grbl"
 	"github.com/kerf-cnc/kerf/jobs/events"
 	"github.com/kerf-cnc/kerf/web"
+	"github.com/kerf-cnc/kerf/web/webtest"
 )
 
 // watchCtx bounds a websocket test so a missing message fails it rather
@@ -338,4 +343,80 @@ func TestStreamRefusals(t *testing.T) {
 			t.Errorf("status=%d, want 400", resp.StatusCode)
 		}
 	})
+}
+
+func TestStreamCommands(t *testing.T) {
+	hub := events.NewHub(events.Options{})
+	var mu sync.Mutex
+	var calls []string
+	record := func(s string) error { mu.Lock(); calls = append(calls, s); mu.Unlock(); return nil }
+	ms := &webtest.MachineService{T: t,
+		JogFn: func(_ context.Context, j web.JogRequest) error {
+			if j.X != nil && *j.X > 100 {
+				return &grbl.Error{Code: 15, Text: "Travel exceeded"}
+			}
+			return record(fmt.Sprintf("jog %v", *j.X))
+		},
+		JogCancelFn:  func(context.Context) error { return record("jog cancel") },
+		FeedHoldFn:   func(context.Context) error { return record("hold") },
+		CycleStartFn: func(context.Context) error { return fmt.Errorf("resume: %w", grbl.ErrAlarm) },
+		OverrideFn: func(_ context.Context, o web.OverrideRequest) error {
+			return record("override " + o.Target + " " + o.Op)
+		},
+	}
+	c := MustOpenServer(t, &web.Server{Events: hub, Machine: ms})
+	st, err := c.Watch(watchCtx(t), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if h := mustNext(t, st, web.MsgHello); !slices.Contains(h.Commands, web.CmdJog) {
+		t.Errorf("hello does not list the commands: %+v", h)
+	}
+	x, far := 5.0, 500.0
+	tests := []struct {
+		cmd     web.Command
+		ok      bool
+		code    string
+		mention string
+	}{
+		{web.Command{ID: "1", Cmd: web.CmdJog, Jog: &web.JogRequest{X: &x, Feed: 500, Incremental: true}}, true, "", ""},
+		{web.Command{ID: "2", Cmd: web.CmdJog, Jog: &web.JogRequest{X: &far, Feed: 500}}, false, web.CodeUnprocessable, "error:15"},
+		{web.Command{ID: "3", Cmd: web.CmdJog, Jog: &web.JogRequest{Feed: 500}}, false, web.CodeBadRequest, "at least one axis"},
+		{web.Command{ID: "4", Cmd: web.CmdJog}, false, web.CodeBadRequest, "field jog"},
+		{web.Command{ID: "5", Cmd: web.CmdJogCancel}, true, "", ""},
+		{web.Command{ID: "6", Cmd: web.CmdOverride, Override: &web.OverrideRequest{Target: "feed", Op: "+10"}}, true, "", ""},
+		{web.Command{ID: "7", Cmd: web.CmdOverride, Override: &web.OverrideRequest{Target: "feed", Op: "50"}}, false, web.CodeBadRequest, "field op"},
+		{web.Command{ID: "8", Cmd: web.CmdHold}, true, "", ""},
+		{web.Command{ID: "9", Cmd: web.CmdResume}, false, web.CodeConflict, "board in alarm"},
+		{web.Command{ID: "10", Cmd: "spin"}, false, web.CodeBadRequest, `"spin" is not one of`},
+	}
+	for _, tt := range tests {
+		if err := st.Send(tt.cmd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tt := range tests {
+		r := mustNext(t, st, web.MsgReply)
+		switch {
+		case r.ID != tt.cmd.ID:
+			t.Errorf("reply for %q, want %q: replies must come in order", r.ID, tt.cmd.ID)
+		case r.OK != tt.ok:
+			t.Errorf("command %s: ok=%v error=%+v, want ok=%v", tt.cmd.ID, r.OK, r.Error, tt.ok)
+		case !tt.ok && (r.Error == nil || r.Error.Code != tt.code || !strings.Contains(r.Error.Message, tt.mention)):
+			t.Errorf("command %s: error=%+v, want %s mentioning %q", tt.cmd.ID, r.Error, tt.code, tt.mention)
+		}
+	}
+	mu.Lock()
+	want := []string{"jog 5", "jog cancel", "override feed +10", "hold"}
+	if !slices.Equal(calls, want) {
+		t.Errorf("machine calls=%q, want %q", calls, want)
+	}
+	mu.Unlock()
+
+	// Events still flow after commands.
+	ev := hub.Publish("machine.status", nil)
+	if m := mustNext(t, st, web.MsgEvent); m.Seq != ev.Seq {
+		t.Errorf("seq=%d, want %d", m.Seq, ev.Seq)
+	}
 }
