@@ -210,7 +210,7 @@ func (b *board) hardReset(t time.Duration) {
 	b.state = sIdle
 	b.lockout = false
 	b.stallForever, b.stallUntil = false, 0
-	if b.set.flag(22) {
+	if b.set.flag(22) || b.m.opts.StartInAlarm {
 		b.state = sAlarm
 	}
 	b.gcInit()

@@ -44,6 +44,10 @@ type Options struct {
 	// Probe is the surface the probe input closes against; nil means the
 	// probe never touches anything.
 	Probe ProbeSurface
+	// StartInAlarm makes the board boot (power-on and every connect) in
+	// Alarm with "[MSG:'$H'|'$X' to unlock]", as a homing-enabled board
+	// does, without turning homing on.
+	StartInAlarm bool
 	// HomePosition is where the carriage physically sits at power-on, in
 	// the machine coordinates that homing establishes. nil means (0,0,0), so
 	// that the power-on MPos frame and the homed frame agree (and Probe
