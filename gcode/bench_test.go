@@ -35,6 +35,7 @@ func BenchmarkCheck(b *testing.B) {
 			var lines int
 			var ms0, ms1 runtime.MemStats
 			runtime.ReadMemStats(&ms0)
+			cpu0 := processCPU()
 			for b.Loop() {
 				rep, err := Check(bytes.NewReader(data), name, Options{})
 				if err != nil {
@@ -42,8 +43,13 @@ func BenchmarkCheck(b *testing.B) {
 				}
 				lines = rep.Lines
 			}
+			cpu := processCPU() - cpu0
 			runtime.ReadMemStats(&ms1)
 			b.ReportMetric(float64(ms1.Mallocs-ms0.Mallocs)/float64(b.N)/float64(lines), "allocs/line")
+			if cpu > 0 {
+				// Throughput per CPU-second: stable when other processes share the cores.
+				b.ReportMetric(float64(len(data))*float64(b.N)/cpu.Seconds()/1e6, "MB/cpu-s")
+			}
 		})
 	}
 }

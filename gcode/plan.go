@@ -57,17 +57,30 @@ func newPlanner(s Settings) *planner {
 	return p
 }
 
-// limitByAxis is GRBL's limit_value_by_axis_maximum.
-func limitByAxis(max *[3]float64, unit [3]float64) float64 {
+// limitByAxis is GRBL's limit_value_by_axis_maximum: the largest value
+// along a unit vector that keeps every axis within max. inv holds 1/|unit[i]|
+// (+Inf for axes that do not move).
+func limitByAxis(max *[3]float64, inv *[3]float64) float64 {
 	v := math.Inf(1)
 	for i := 0; i < 3; i++ {
-		if unit[i] != 0 {
-			if l := math.Abs(max[i] / unit[i]); l < v {
-				v = l
-			}
+		if l := max[i] * inv[i]; l < v {
+			v = l
 		}
 	}
 	return v
+}
+
+// invAbs returns 1/|u[i]| per axis, +Inf where u[i] is 0.
+func invAbs(u [3]float64) [3]float64 {
+	var inv [3]float64
+	for i := 0; i < 3; i++ {
+		if u[i] == 0 {
+			inv[i] = math.Inf(1)
+		} else {
+			inv[i] = 1 / math.Abs(u[i])
+		}
+	}
+	return inv
 }
 
 // line adds a straight move of delta mm. rate is mm/min for feed moves; for
@@ -78,12 +91,11 @@ func (p *planner) line(delta [3]float64, rate float64, rapid bool, invMinutes fl
 		return
 	}
 	p.segments++
-	var unit [3]float64
-	for i := 0; i < 3; i++ {
-		unit[i] = delta[i] / mm
-	}
-	b := planBlock{mm: mm, accel: limitByAxis(&p.accel, unit)}
-	rapidRate := limitByAxis(&p.maxRate, unit)
+	k := 1 / mm
+	unit := [3]float64{delta[0] * k, delta[1] * k, delta[2] * k}
+	inv := invAbs(unit)
+	b := planBlock{mm: mm, accel: limitByAxis(&p.accel, &inv)}
+	rapidRate := limitByAxis(&p.maxRate, &inv)
 	switch {
 	case rapid:
 		b.nominal = rapidRate
@@ -106,17 +118,11 @@ func (p *planner) line(delta [3]float64, rate float64, rapid bool, invMinutes fl
 		case cos < -0.999999:
 			junctionSq = math.Inf(1)
 		default:
-			var ju [3]float64
-			var norm float64
-			for i := 0; i < 3; i++ {
-				ju[i] = unit[i] - p.prevUnit[i]
-				norm += ju[i] * ju[i]
-			}
-			norm = math.Sqrt(norm)
-			for i := 0; i < 3; i++ {
-				ju[i] /= norm
-			}
-			ja := limitByAxis(&p.accel, ju)
+			ju := [3]float64{unit[0] - p.prevUnit[0], unit[1] - p.prevUnit[1], unit[2] - p.prevUnit[2]}
+			jinv := invAbs(ju)
+			// limitByAxis on the normalised vector: scale by its norm.
+			norm := math.Sqrt(ju[0]*ju[0] + ju[1]*ju[1] + ju[2]*ju[2])
+			ja := limitByAxis(&p.accel, &jinv) * norm
 			sinHalf := math.Sqrt(0.5 * (1 - cos))
 			junctionSq = ja * p.jd * sinHalf / (1 - sinHalf)
 		}
