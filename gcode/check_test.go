@@ -57,6 +57,7 @@ func TestBadInput(t *testing.T) {
 		{"G1X", strings.NewReader("G1X\n"), 1, 4, Error, 2, "X needs a number, found end of line", 1},
 		{"unterminated comment", strings.NewReader("G0 X1 (never closed\n"), 1, 7, Warning, 0, "comment '(' is not closed", 0},
 		{"real-time byte", strings.NewReader("G0 X1 ~\n"), 1, 7, Error, 0, "real-time command", 1},
+		{"slash inside code", strings.NewReader("G0 X1/2\n"), 1, 6, Error, 0, "'/' inside code", 1},
 		{"checksum", strings.NewReader("N8 G1 X3.0 Y3.0 F10*30\n"), 1, 20, Error, 0, "checksum mismatch", 1},
 		{"overflow after filter", strings.NewReader("G1 G4 P1.5 G18 G91 G20 G55 G93 X-1234.5678 Y-1234.5678 Z-1234.5678 F1234.5678 S1234.5678 T255 M3 M8\n"), 1, 1, Error, 11, "even the shortest form is 84 characters", 1},
 		{"number out of range", strings.NewReader("G0 X1" + strings.Repeat("0", 60) + "\n"), 1, 4, Error, 0, "out of range", 1},

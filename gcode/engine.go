@@ -239,6 +239,10 @@ func (e *engine) step() (lineKind, error) {
 	if l.blockDeleteCol != 0 {
 		e.diag(line, l.blockDeleteCol, Warning, 0, "block delete '/' is ignored by GRBL: this line always runs")
 	}
+	if l.slashCol != 0 {
+		e.diag(line, l.slashCol, Error, 0, "'/' inside code: GRBL drops it and joins what is around it (X1/2 reads as X12)")
+		bad = true
+	}
 	if l.total > maxCode {
 		e.diag(line, int(l.col[GrblLineMax]), Error, 11, fmt.Sprintf("error:11 (%s): line is %d characters after GRBL's pre-filter (limit %d)", GrblErrorName(11), l.total, GrblLineMax))
 		return lineError, nil

@@ -190,7 +190,8 @@ type lexed struct {
 	nonASCII        byte
 	realtimeCol     int
 	realtime        byte
-	blockDeleteCol  int
+	blockDeleteCol  int // a '/' before any code: block delete
+	slashCol        int // a '/' after code: GRBL drops it, joining what surrounds it
 	unterminatedCol int
 	percent         bool // the line is a lone '%' program marker
 	checksum        bool
@@ -239,7 +240,7 @@ var lexClass = func() (t [256]uint8) {
 func (l *lexed) lex(raw []byte) {
 	l.n, l.total = 0, 0
 	l.comment = false
-	l.nulCol, l.nonASCIICol, l.realtimeCol, l.blockDeleteCol, l.unterminatedCol = 0, 0, 0, 0, 0
+	l.nulCol, l.nonASCIICol, l.realtimeCol, l.blockDeleteCol, l.unterminatedCol, l.slashCol = 0, 0, 0, 0, 0, 0
 	l.percent, l.checksum = false, false
 	paren, semi := false, false
 	parenCol := 0
@@ -281,7 +282,11 @@ func (l *lexed) lex(raw []byte) {
 				l.nulCol = i + 1
 			}
 		case classSlash:
-			if l.blockDeleteCol == 0 {
+			if l.total > 0 {
+				if l.slashCol == 0 {
+					l.slashCol = i + 1
+				}
+			} else if l.blockDeleteCol == 0 {
 				l.blockDeleteCol = i + 1
 			}
 		case classParen:
