@@ -71,6 +71,11 @@ func (s *Server) mux() *http.ServeMux {
 	for _, rt := range s.routes() {
 		handle := rt.handle
 		mux.HandleFunc(rt.method+" "+rt.path, func(w http.ResponseWriter, r *http.Request) {
+			if !s.enter() {
+				s.writeError(w, r, fmt.Errorf("server is shutting down: %w", ErrUnavailable))
+				return
+			}
+			defer s.wg.Done()
 			if err := handle(w, r); err != nil {
 				s.writeError(w, r, err)
 			}

@@ -153,6 +153,19 @@ func (s *Server) Open() error {
 	return nil
 }
 
+// enter registers a request handler with the server, so Close waits for
+// it; after Close has begun it returns false and the request is refused.
+// A true result must be paired with s.wg.Done.
+func (s *Server) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.wg.Add(1)
+	return true
+}
+
 // doneChan returns the channel Close closes, creating it for a Server not
 // made by NewServer. s.mu is held.
 func (s *Server) doneChan() chan struct{} {
@@ -182,9 +195,10 @@ func (s *Server) addr(network string) net.Addr {
 }
 
 // Close stops accepting, ends websocket streams, waits up to
-// ShutdownTimeout for requests in flight (then closes their connections),
-// waits for every goroutine the server started and removes the socket
-// file. It is idempotent and returns serve errors, if any.
+// ShutdownTimeout for requests in flight (then closes their connections,
+// which cancels their contexts), waits for every handler and every
+// goroutine the server started, and removes the socket file. It is
+// idempotent and returns serve errors, if any.
 func (s *Server) Close() error {
 	s.mu.Lock()
 	if s.closed {

@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/kerf-cnc/kerf/jobs"
 	"github.com/kerf-cnc/kerf/jobs/events"
@@ -221,5 +223,33 @@ func TestNewClientErrors(t *testing.T) {
 				t.Errorf("err=%v, want mention of %q", err, tt.mention)
 			}
 		})
+	}
+}
+
+// TestCloseWaitsForHandlers: a request stuck in a service call is cancelled
+// once ShutdownTimeout has passed, and Close returns only after its
+// handler has.
+func TestCloseWaitsForHandlers(t *testing.T) {
+	entered := make(chan struct{})
+	var returned atomic.Bool
+	ms := &webtest.MachineService{T: t, HomeFn: func(ctx context.Context) error {
+		close(entered)
+		<-ctx.Done() // homing that only ends when the request is cancelled
+		returned.Store(true)
+		return ctx.Err()
+	}}
+	s := &web.Server{Machine: ms, ShutdownTimeout: 50 * time.Millisecond}
+	c := MustOpenServer(t, s)
+	errc := make(chan error, 1)
+	go func() { errc <- c.Home(context.Background()) }()
+	<-entered
+	if err := s.Close(); err == nil || !strings.Contains(err.Error(), "shutdown") {
+		t.Errorf("Close=%v, want the shutdown timeout reported", err)
+	}
+	if !returned.Load() {
+		t.Error("Close returned before the handler did")
+	}
+	if err := <-errc; err == nil {
+		t.Error("the cut-off request succeeded")
 	}
 }

@@ -184,17 +184,10 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) error {
 	}
 	defer sub.Close()
 
-	// Register with the server so Close waits for this stream; refuse new
-	// streams once Close has begun.
+	// Close closes done to end the stream, then waits for this handler.
 	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		return fmt.Errorf("server is shutting down: %w", ErrUnavailable)
-	}
-	s.wg.Add(1)
 	done := s.doneChan()
 	s.mu.Unlock()
-	defer s.wg.Done()
 
 	opts := s.WS.withDefaults()
 	up := websocket.Upgrader{
