@@ -2,6 +2,7 @@ package gcode
 
 import (
 	"io"
+	"sort"
 )
 
 // Check reads a whole program with constant memory and returns every
@@ -25,7 +26,11 @@ func Check(r io.Reader, name string, opts Options) (*Report, error) {
 	})
 	rep = e.rep
 	for {
+		first := len(rep.Diagnostics)
 		kind, err := e.step()
+		if d := rep.Diagnostics[first:]; len(d) > 1 {
+			sort.SliceStable(d, func(i, j int) bool { return d[i].Col < d[j].Col })
+		}
 		if err != nil {
 			return nil, err
 		}
