@@ -103,6 +103,11 @@ type WireLine struct {
 	Motion bool `json:"motion,omitempty"`
 }
 
+// maxPlungeWarnings bounds the rapid-plunge warnings listed one by one (3D
+// finishing programs rapid down into already-cleared areas thousands of
+// times); the rest are counted in one warning.
+const maxPlungeWarnings = 5
+
 // lineKind is what stepping one source line produced.
 type lineKind int
 
@@ -432,7 +437,10 @@ func (e *engine) analyse(line int) Action {
 			e.pl.sync()
 		}
 		if eff.move == moveRapid && eff.target[2] < eff.from[2] && e.workZ(eff.target) < 0 {
-			e.diag(line, e.colOf('Z'), Warning, 0, fmt.Sprintf("rapid (G0) plunge to Z%.3f, below Z0: a rapid move into the stock", e.workZ(eff.target)))
+			e.plunges++
+			if e.plunges <= maxPlungeWarnings {
+				e.diag(line, e.colOf('Z'), Warning, 0, fmt.Sprintf("rapid (G0) plunge to Z%.3f, below Z0: a rapid move into the stock", e.workZ(eff.target)))
+			}
 		}
 	case moveLinear:
 		e.feed(eff)
@@ -679,6 +687,9 @@ func (e *engine) finish() {
 	}
 	if rep.Lines == 0 {
 		e.diag(0, 0, Warning, 0, "empty file: no G-code")
+	}
+	if n := e.plunges - maxPlungeWarnings; n > 0 {
+		e.diag(0, 0, Warning, 0, fmt.Sprintf("%d more rapid (G0) plunges below Z0 not listed", n))
 	}
 	e.travelCheck()
 }
