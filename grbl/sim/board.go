@@ -89,20 +89,21 @@ type board struct {
 	lSemi     bool
 	lOverflow bool
 
-	state        machState
-	holdDone     bool
-	doorSub      int
-	m0           bool // hold came from M0: the M0 line's ok waits for ~
-	lockout      bool // ALARM:1/2 lock-up until reset
-	lockMsgAt    time.Duration
-	alarmOnStop  int // soft limit: raise once motion has stopped
-	jogCancel    bool
-	resumeAt     time.Duration // end of the restore delay (door, spindle stop)
-	spindleStop  bool          // 0x9E active in hold
-	probeRun     *probeRun
-	homeUntil    time.Duration
-	stallUntil   time.Duration
-	stallForever bool
+	state         machState
+	statusPending bool // '?' received, report not yet sent
+	holdDone      bool
+	doorSub       int
+	m0            bool // hold came from M0: the M0 line's ok waits for ~
+	lockout       bool // ALARM:1/2 lock-up until reset
+	lockMsgAt     time.Duration
+	alarmOnStop   int // soft limit: raise once motion has stopped
+	jogCancel     bool
+	resumeAt      time.Duration // end of the restore delay (door, spindle stop)
+	spindleStop   bool          // 0x9E active in hold
+	probeRun      *probeRun
+	homeUntil     time.Duration
+	stallUntil    time.Duration
+	stallForever  bool
 
 	mo      motion
 	gc      gcState
@@ -223,6 +224,7 @@ func (b *board) hardReset(t time.Duration) {
 // flushAll drops the RX buffer, the line, the planner and the running line.
 func (b *board) flushAll() {
 	b.rx = b.rx[:0]
+	b.statusPending = false
 	b.line = b.line[:0]
 	b.lComment, b.lSemi, b.lOverflow = false, false, false
 	b.mo.flush()
@@ -537,6 +539,7 @@ func (b *board) takeLine() (string, bool, bool) {
 // ---- the main loop ----
 
 func (b *board) process(t time.Duration) {
+	b.serviceStatus(t)
 	for i := 0; i < 10000; i++ {
 		if b.booting || b.lockout || b.state == sSleep {
 			return
@@ -602,6 +605,7 @@ func (b *board) runExec(t time.Duration) bool {
 			return false
 		}
 		e.parsed = true
+		b.serviceStatus(t)
 		b.execute(e, t)
 	}
 	for e.i < len(e.steps) {
@@ -942,8 +946,11 @@ func (b *board) realtime(c byte, t time.Duration) {
 	}
 	switch c {
 	case '?':
+		// GRBL sets a flag that its main loop services; while a line is
+		// being parsed that waits, and repeated requests make one report.
 		if b.state != sHome {
-			b.emit(t, b.statusReport())
+			b.statusPending = true
+			b.serviceStatus(t)
 		}
 	case '!':
 		b.feedHold(t)
@@ -1013,6 +1020,20 @@ func (b *board) realtime(c byte, t time.Duration) {
 			b.setFlood(b.gc.modal.flood)
 			b.ovCounter = 0
 		}
+	}
+}
+
+// serviceStatus sends a requested status report once the main loop can.
+func (b *board) serviceStatus(t time.Duration) {
+	if !b.statusPending || b.lockout || b.booting {
+		return
+	}
+	if e := b.exec; e != nil && !e.parsed && t < e.readyAt {
+		return
+	}
+	b.statusPending = false
+	if b.state != sHome {
+		b.emit(t, b.statusReport())
 	}
 }
 

@@ -411,6 +411,9 @@ func (b *board) gcode(e *execution, line string) int {
 			g.modal.spindle = 0
 			g.modal.flood = false
 			g.modal.programFlow = 0
+			// RESTORE_OVERRIDES_AFTER_PROGRAM_END (on in the stock build).
+			b.mo.ovFeed, b.mo.ovRapid, b.ovSpindle = 100, 100, 100
+			b.ovCounter = 0
 			if b.state != sCheck {
 				g.coordSys = b.coords[0]
 				b.wcoCounter = 0

@@ -139,3 +139,37 @@ func TestInchReports(t *testing.T) {
 		}
 	})
 }
+
+func TestStatusRequestsCoalesce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := mustMachine(t, Options{})
+		h := mustConnect(t, m)
+		h.send("G4P0\n???") // the three '?' arrive while the line is parsed
+		if l := h.next(); !strings.HasPrefix(l, "<Idle|") {
+			t.Fatalf("first line %q, want one status report", l)
+		}
+		h.expect("ok")
+		h.noLine(time.Second)
+	})
+}
+
+func TestProgramEndRestoresOverrides(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := mustMachine(t, Options{})
+		h := mustConnect(t, m)
+		h.status()
+		h.status()
+		h.send("\x91\x96\x9a")
+		if s := h.status(); !strings.Contains(s, "Ov:110,50,110") {
+			t.Fatalf("%q", s)
+		}
+		h.send("M30\n")
+		h.expect("[MSG:Pgm End]", "ok")
+		if s := h.status(); !strings.Contains(s, "|WCO:") { // M30 re-reads G54: WCO first
+			t.Fatalf("after M30: %q", s)
+		}
+		if s := h.status(); !strings.Contains(s, "Ov:100,100,100") {
+			t.Fatalf("after M30: %q", s)
+		}
+	})
+}

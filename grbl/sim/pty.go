@@ -39,6 +39,8 @@ func ServePTY(ctx context.Context, path string, m *Machine) error {
 			select {
 			case <-ctx.Done():
 				return nil
+			case <-m.done:
+				return nil
 			case v, ok := <-plug:
 				if !ok {
 					return nil
@@ -69,6 +71,8 @@ func servePTYOnce(ctx context.Context, path string, m *Machine) error {
 	for {
 		select {
 		case <-ctx.Done():
+			return nil
+		case <-m.done: // the machine was closed
 			return nil
 		case <-opens:
 		}

@@ -144,3 +144,25 @@ func TestServePTYRefusesRegularFile(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestServePTYReturnsWhenMachineCloses(t *testing.T) {
+	m, err := New(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "ttyGRBL")
+	done := make(chan error, 1)
+	go func() { done <- ServePTY(context.Background(), path, m) }()
+	f := openSerial(t, path)
+	defer f.Close()
+	readLines(t, bufio.NewReader(f), f, "Grbl 1.1h ['$' for help]")
+	m.Close()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("ServePTY still running after Close")
+	}
+}
