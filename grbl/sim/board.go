@@ -344,12 +344,17 @@ func (b *board) nextEvent(now time.Duration) (time.Duration, bool) {
 		take(t)
 	}
 	if reading && len(b.rx) > 0 && b.rxHasEOL() {
-		take(now)
+		// A full TX buffer stalls the main loop until it drains to fit.
+		if b.txWire.backlogAt(now) > txSize {
+			take(b.txWire.lastAt - time.Duration(txSize)*b.txWire.byteTime)
+		} else {
+			take(now)
+		}
 	}
 	if reading && len(b.internal) > 0 {
 		take(now)
 	}
-	if e := b.exec; e != nil {
+	if e := b.exec; e != nil && !b.booting && !b.lockout && b.state != sSleep {
 		if !e.parsed {
 			take(e.readyAt)
 		} else if e.i < len(e.steps) && e.steps[e.i].until > 0 {

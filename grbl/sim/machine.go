@@ -111,6 +111,11 @@ func (m *Machine) run() {
 		wait := time.Duration(math.MaxInt64)
 		if ok {
 			wait = m.real(next - now)
+			if next <= now {
+				// Everything due has been processed; an event still in the
+				// past can make no progress on its own. Never spin on it.
+				wait = time.Millisecond
+			}
 		}
 		if !timer.Stop() {
 			select {

@@ -173,3 +173,23 @@ func TestProgramEndRestoresOverrides(t *testing.T) {
 		}
 	})
 }
+
+func TestTXBufferStallsTheBoard(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := mustMachine(t, Options{LineProcessing: -1})
+		h := mustConnect(t, m)
+		// $$ answers ~375 bytes (33 ms of wire): GRBL reads no further line
+		// until its 104-byte TX buffer has room again.
+		h.send("$$\nG21\n")
+		<-time.After(10 * time.Millisecond)
+		if got := m.Stats().Lines; got != 1 {
+			t.Fatalf("lines taken while TX is backed up = %d, want 1", got)
+		}
+		for l := h.next(); l != "ok"; l = h.next() {
+		}
+		h.expect("ok")
+		if got := m.Stats().Lines; got != 2 {
+			t.Fatalf("lines = %d, want 2", got)
+		}
+	})
+}
