@@ -418,7 +418,8 @@ func (b *board) accountStarvation(t time.Duration) {
 	if b.motionActive() && !b.stalled(b.t) {
 		b.stats.motion += d
 	}
-	if len(b.mo.q) == 0 && b.state != sHome && !b.booting && (b.rxHasEOL() || b.rxWire.backlogAt(b.t) > 0) {
+	running := b.state == sIdle || b.state == sRun
+	if running && len(b.mo.q) == 0 && !b.booting && (b.rxHasEOL() || b.rxWire.backlogAt(b.t) > 0) {
 		b.stats.starved += d
 	}
 }
@@ -986,7 +987,12 @@ func (b *board) realtime(c byte, t time.Duration) {
 		b.ovCounter = 0
 		b.mo.replan()
 	case 0x95, 0x96, 0x97:
-		b.mo.ovRapid = map[byte]int{0x95: 100, 0x96: 50, 0x97: 25}[c]
+		b.mo.ovRapid = 100
+		if c == 0x96 {
+			b.mo.ovRapid = 50
+		} else if c == 0x97 {
+			b.mo.ovRapid = 25
+		}
 		b.ovCounter = 0
 		b.mo.replan()
 	case 0x99, 0x9A, 0x9B, 0x9C, 0x9D:

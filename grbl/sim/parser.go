@@ -334,7 +334,12 @@ func (b *board) parseGcode(line string) (*gcBlock, int) {
 				}
 			case 3, 4, 5:
 				wordBit = mgM7
-				blk.modal.spindle = map[int]int{3: 1, 4: 2, 5: 0}[intValue]
+				blk.modal.spindle = 0 // M5
+				if intValue == 3 {
+					blk.modal.spindle = 1
+				} else if intValue == 4 {
+					blk.modal.spindle = 2
+				}
 			case 8, 9:
 				wordBit = mgM8
 				blk.modal.flood = intValue == 8
