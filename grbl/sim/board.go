@@ -1135,10 +1135,16 @@ func (b *board) safetyDoor(t time.Duration) {
 	switch b.state {
 	case sIdle, sRun, sHold, sJog:
 	case sHome:
+		// limits_go_home: ALARM:7, then mc_reset; the $H line still gets
+		// its ok before the main loop restarts (banner).
 		b.raiseAlarm(7, t)
 		if b.exec != nil {
 			b.exec.steps = nil
+			b.exec.afterOK = b.softReset
 		}
+		return
+	case sDoor:
+		b.emitLine(t, "[MSG:Check Door]")
 		return
 	default:
 		return

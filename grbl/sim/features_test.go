@@ -420,3 +420,15 @@ func TestSleep(t *testing.T) {
 		h.expect("", "Grbl 1.1h ['$' for help]", "[MSG:'$H'|'$X' to unlock]")
 	})
 }
+
+func TestDoorDuringHoming(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := mustMachine(t, Options{Settings: map[int]float64{22: 1}})
+		h := connectRaw(t, m)
+		h.expect("", "Grbl 1.1h ['$' for help]", "[MSG:'$H'|'$X' to unlock]")
+		h.send("$H\n")
+		<-time.After(time.Second)
+		h.send("\x84")
+		h.expect("ALARM:7", "ok", "", "Grbl 1.1h ['$' for help]", "[MSG:'$H'|'$X' to unlock]")
+	})
+}
