@@ -271,7 +271,7 @@ func (e *engine) step() (lineKind, error) {
 	// Strip M6: the sender performs tool changes.
 	var act Action
 	for k := 0; k < ws.n; k++ {
-		if w := &ws.w[k]; w.letter == 'M' && w.num.float32() == 6 {
+		if w := &ws.w[k]; w.letter == 'M' && w.val == 6 {
 			act |= ActionToolChange
 			copy(ws.w[k:ws.n], ws.w[k+1:ws.n])
 			ws.n--

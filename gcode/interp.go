@@ -236,7 +236,7 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 	}
 	for k := 0; k < ws.n; k++ {
 		w := &ws.w[k]
-		v := w.num.float32()
+		v := float32(w.val) // exact: val is a widened float32
 		col := int(w.col)
 		switch w.letter {
 		case 'G':

@@ -87,6 +87,9 @@ func appendNumber(dst []byte, n number) []byte {
 	if n.intval == 0 {
 		return append(dst, '0')
 	}
+	if n.exp >= 0 || n.intval%10 != 0 {
+		return appendDigits(dst, n) // nothing to strip
+	}
 	want := n.float32()
 	// Strip as many trailing fractional zeros as keep GRBL's value identical.
 	best := n
@@ -98,6 +101,11 @@ func appendNumber(dst []byte, n number) []byte {
 			best = c
 		}
 	}
+	return appendDigits(dst, best)
+}
+
+// appendDigits spells n exactly as its digits and exponent say.
+func appendDigits(dst []byte, best number) []byte {
 	if best.neg {
 		dst = append(dst, '-')
 	}

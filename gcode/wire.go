@@ -128,7 +128,7 @@ func appendWire(dst []byte, ws *words, pre *state, info *blockInfo, eff *effect,
 	}
 	for k := 0; k < ws.n; k++ {
 		w := &ws.w[k]
-		v := w.num.float32()
+		v := float32(w.val)
 		switch w.letter {
 		case 'N':
 			continue
