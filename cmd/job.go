@@ -569,7 +569,6 @@ func jobWatchRun(ctx context.Context, ios IOStreams, o *jobWatchOptions) error {
 		return err
 	case err != nil:
 		fmt.Fprintf(ios.ErrOut, "kerf: no event stream (%v); polling every %v\n", err, o.Interval)
-		st = nil
 	default:
 		if _, err := st.Next(); err != nil { // hello: the subscription is in place
 			st.Close()
@@ -624,7 +623,7 @@ func jobWatchRun(ctx context.Context, ios IOStreams, o *jobWatchOptions) error {
 		case <-tick.C:
 		case <-ctx.Done():
 			p.interrupt()
-			return ctx.Err()
+			return fmt.Errorf("stopped watching run %s, which is still %s: %w", run.ID, run.State, ctx.Err())
 		}
 		r, err := c.Run(ctx, run.ID)
 		if err != nil {
