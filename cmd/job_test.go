@@ -504,3 +504,32 @@ func TestJogFlagParsing(t *testing.T) {
 		t.Errorf("request=%+v", r)
 	}
 }
+
+func TestJobWatchPollsWithoutEvents(t *testing.T) {
+	var mu sync.Mutex
+	run := jobs.Run{ID: 3, JobID: 7, State: jobs.StateRunning, LastExecutedLine: 10}
+	first := make(chan struct{}, 1)
+	js := &webtest.JobService{T: t, JobFn: func(_ context.Context, id jobs.ID) (jobs.Job, error) {
+		return jobs.Job{ID: id, Lines: 20}, nil
+	}}
+	rs := &webtest.RunService{T: t,
+		RunsFn: func(context.Context, jobs.RunFilter) ([]jobs.Run, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			r := run
+			run.State, run.LastExecutedLine = jobs.StateCompleted, 20 // the next read sees it done
+			first <- struct{}{}
+			return []jobs.Run{r}, nil
+		},
+		RunFn: func(context.Context, jobs.ID) (jobs.Run, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			return run, nil
+		},
+	}
+	data := startDaemon(t, &web.Server{Jobs: js, Runs: rs, Logger: discardLog()}) // no event hub: 503 on /ws
+	code, out, stderr := runKerf(t, "job", "watch", "0007", "--interval", "10ms", "--data", data)
+	if code != 0 || !strings.Contains(stderr, "no event stream") || !strings.Contains(out, "run 0003 running 50%") || !strings.Contains(out, "completed") {
+		t.Errorf("code=%d out=%q stderr=%q", code, out, stderr)
+	}
+}
