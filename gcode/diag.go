@@ -86,26 +86,24 @@ var ErrNotStreamable = errors.New("program not streamable")
 // Unwrap returns ErrNotStreamable.
 func (e *DiagnosticError) Unwrap() error { return ErrNotStreamable }
 
-// grblErrorNames are GRBL 1.1's short names for its error codes.
-var grblErrorNames = [...]string{
-	1: "Expected command letter", 2: "Bad number format", 3: "Invalid statement",
-	4: "Value < 0", 5: "Setting disabled", 6: "Value < 3 usec", 7: "EEPROM read fail",
-	8: "Not idle", 9: "G-code lock", 10: "Homing not enabled", 11: "Line overflow",
-	12: "Step rate > 30kHz", 13: "Check Door", 14: "Line length exceeded",
-	15: "Travel exceeded", 16: "Invalid jog command", 17: "Setting disabled",
-	20: "Unsupported command", 21: "Modal group violation", 22: "Undefined feed rate",
-	23: "Command value not integer", 24: "Axis command conflict", 25: "Word repeated",
-	26: "No axis words", 27: "Invalid line number", 28: "Value word missing",
-	29: "G59.x WCS not supported", 30: "G53 only with G0 and G1", 31: "Axis words exist",
-	32: "No axis words in plane", 33: "Invalid target", 34: "Arc radius error",
-	35: "No offsets in plane", 36: "Unused words", 37: "G43.1 axis error",
-	38: "Tool number > 255",
-}
-
 // GrblErrorName returns GRBL 1.1's short name for error:N, or "" if unknown.
 func GrblErrorName(code int) string {
-	if code <= 0 || code >= len(grblErrorNames) {
+	names := [...]string{
+		1: "Expected command letter", 2: "Bad number format", 3: "Invalid statement",
+		4: "Value < 0", 5: "Setting disabled", 6: "Value < 3 usec", 7: "EEPROM read fail",
+		8: "Not idle", 9: "G-code lock", 10: "Homing not enabled", 11: "Line overflow",
+		12: "Step rate > 30kHz", 13: "Check Door", 14: "Line length exceeded",
+		15: "Travel exceeded", 16: "Invalid jog command", 17: "Setting disabled",
+		20: "Unsupported command", 21: "Modal group violation", 22: "Undefined feed rate",
+		23: "Command value not integer", 24: "Axis command conflict", 25: "Word repeated",
+		26: "No axis words", 27: "Invalid line number", 28: "Value word missing",
+		29: "G59.x WCS not supported", 30: "G53 only with G0 and G1", 31: "Axis words exist",
+		32: "No axis words in plane", 33: "Invalid target", 34: "Arc radius error",
+		35: "No offsets in plane", 36: "Unused words", 37: "G43.1 axis error",
+		38: "Tool number > 255",
+	}
+	if code <= 0 || code >= len(names) {
 		return ""
 	}
-	return grblErrorNames[code]
+	return names[code]
 }

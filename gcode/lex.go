@@ -193,7 +193,9 @@ type lexed struct {
 	blockDeleteCol  int // a '/' before any code: block delete
 	slashCol        int // a '/' after code: GRBL drops it, joining what surrounds it
 	unterminatedCol int
-	percent         bool // the line is a lone '%' program marker
+	percent         bool       // the line is a lone '%' program marker
+	class           [256]uint8 // byte classes, filled on first use
+	classReady      bool
 	checksum        bool
 	checksumCol     int
 	checksumGiven   int
@@ -212,9 +214,8 @@ const (
 	classRealtime        // ? ! ~: GRBL real-time commands
 )
 
-// lexClass maps each byte to its class. It is never written after
-// initialisation.
-var lexClass = func() (t [256]uint8) {
+// lexClassTable maps each byte to its class.
+func lexClassTable() (t [256]uint8) {
 	for c := 0; c < 256; c++ {
 		switch {
 		case c <= ' ':
@@ -234,10 +235,13 @@ var lexClass = func() (t [256]uint8) {
 		}
 	}
 	return t
-}()
+}
 
 // lex pre-filters raw into l.
 func (l *lexed) lex(raw []byte) {
+	if !l.classReady {
+		l.class, l.classReady = lexClassTable(), true
+	}
 	l.n, l.total = 0, 0
 	l.comment = false
 	l.nulCol, l.nonASCIICol, l.realtimeCol, l.blockDeleteCol, l.unterminatedCol, l.slashCol = 0, 0, 0, 0, 0, 0
@@ -259,7 +263,7 @@ func (l *lexed) lex(raw []byte) {
 			}
 			continue
 		}
-		cls := lexClass[c]
+		cls := l.class[c]
 		if cls == classKeep {
 			if l.n < maxCode {
 				l.code[l.n] = c

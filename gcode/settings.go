@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"fmt"
 	"io"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -42,8 +41,8 @@ func DefaultSettings() Settings {
 	}
 }
 
-// profiles are stock `$$` values of the machines kerf targets, laid over
-// DefaultSettings.
+// stockProfile returns the stock `$$` values of a machine kerf targets
+// (ProfileSettings lays them over DefaultSettings), or false if unknown.
 //
 //   - "3018pro": SainSmart/Genmitsu 3018 PRO on its stock Grbl 1.1f board, from
 //     a `$$` dump of that machine published at
@@ -53,39 +52,37 @@ func DefaultSettings() Settings {
 //     profiles (Sienci-Labs/gsender, LONGMILL_MASTER_LIST_GRBL and
 //     LONGMILL_MK1_30x30): 200 steps/mm, 4000/4000/3000 mm/min,
 //     750/750/500 mm/s², travel 770x820x110 mm.
-var profiles = map[string]Settings{
-	"3018pro": {
-		3: 2, 10: 115, 32: 0,
-		100: 800, 101: 800, 102: 800,
-		110: 1500, 111: 1500, 112: 1200,
-		120: 300, 121: 300, 122: 300,
-		130: 299, 131: 179, 132: 44,
-	},
-	"longmill30": {
-		0: 10, 1: 100, 2: 1, 3: 5, 4: 1, 10: 1, 11: 0.010, 12: 0.002,
-		23: 3, 24: 25, 25: 1500, 26: 250, 27: 1,
-		30: 30000, 31: 10000, 32: 0,
-		100: 200, 101: 200, 102: 200,
-		110: 4000, 111: 4000, 112: 3000,
-		120: 750, 121: 750, 122: 500,
-		130: 770, 131: 820, 132: 110,
-	},
+func stockProfile(name string) (Settings, bool) {
+	switch name {
+	case "3018pro":
+		return Settings{
+			3: 2, 10: 115, 32: 0,
+			100: 800, 101: 800, 102: 800,
+			110: 1500, 111: 1500, 112: 1200,
+			120: 300, 121: 300, 122: 300,
+			130: 299, 131: 179, 132: 44,
+		}, true
+	case "longmill30":
+		return Settings{
+			0: 10, 1: 100, 2: 1, 3: 5, 4: 1, 10: 1, 11: 0.010, 12: 0.002,
+			23: 3, 24: 25, 25: 1500, 26: 250, 27: 1,
+			30: 30000, 31: 10000, 32: 0,
+			100: 200, 101: 200, 102: 200,
+			110: 4000, 111: 4000, 112: 3000,
+			120: 750, 121: 750, 122: 500,
+			130: 770, 131: 820, 132: 110,
+		}, true
+	}
+	return nil, false
 }
 
 // ProfileNames lists the names ProfileSettings accepts, sorted.
-func ProfileNames() []string {
-	names := make([]string, 0, len(profiles))
-	for n := range profiles {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
+func ProfileNames() []string { return []string{"3018pro", "longmill30"} }
 
 // ProfileSettings returns the stock settings of a known machine ("3018pro",
 // "longmill30"), laid over DefaultSettings.
 func ProfileSettings(name string) (Settings, error) {
-	p, ok := profiles[name]
+	p, ok := stockProfile(name)
 	if !ok {
 		return nil, fmt.Errorf("unknown machine profile %q (known: %s)", name, strings.Join(ProfileNames(), ", "))
 	}
