@@ -508,7 +508,6 @@ func TestJogFlagParsing(t *testing.T) {
 func TestJobWatchPollsWithoutEvents(t *testing.T) {
 	var mu sync.Mutex
 	run := jobs.Run{ID: 3, JobID: 7, State: jobs.StateRunning, LastExecutedLine: 10}
-	first := make(chan struct{}, 1)
 	js := &webtest.JobService{T: t, JobFn: func(_ context.Context, id jobs.ID) (jobs.Job, error) {
 		return jobs.Job{ID: id, Lines: 20}, nil
 	}}
@@ -518,7 +517,6 @@ func TestJobWatchPollsWithoutEvents(t *testing.T) {
 			defer mu.Unlock()
 			r := run
 			run.State, run.LastExecutedLine = jobs.StateCompleted, 20 // the next read sees it done
-			first <- struct{}{}
 			return []jobs.Run{r}, nil
 		},
 		RunFn: func(context.Context, jobs.ID) (jobs.Run, error) {
