@@ -32,12 +32,14 @@ type checkOptions struct {
 func newCmdCheck(ios IOStreams) *cobra.Command {
 	opts := &checkOptions{}
 	c := &cobra.Command{
-		Use:   "check FILE...",
+		Use:   "check FILE... (- for standard input)",
 		Short: "Check G-code files against GRBL 1.1 and a machine; write the wire form",
 		Long: `Check reads each G-code file and reports, compiler-style, every line GRBL 1.1
 would reject (file:line:col: error: error:N ...) and everything that runs but may
 surprise (warnings), followed by a summary: lines, bounds, estimated run time,
 tools, spindle events and the wire-form size.
+
+A FILE of "-" reads standard input (no --wire for it).
 
 Exit status: 0 clean, 1 errors found, 2 a file could not be read.`,
 		Args: cobra.MinimumNArgs(1),
@@ -123,7 +125,16 @@ func runCheck(ios IOStreams, o *checkOptions) error {
 	unreadable, failed := false, false
 	var reports []*gcode.Report
 	for _, file := range o.Files {
-		rep, err := checkFile(file, gopts)
+		var rep *gcode.Report
+		var err error
+		if file == "-" {
+			rep, err = gcode.Check(ios.In, "<stdin>", gopts)
+			if err != nil {
+				err = fmt.Errorf("check <stdin>: %w", err)
+			}
+		} else {
+			rep, err = checkFile(file, gopts)
+		}
 		if err != nil {
 			fmt.Fprintf(ios.ErrOut, "kerf check: %v\n", err)
 			unreadable = true
@@ -137,7 +148,7 @@ func runCheck(ios IOStreams, o *checkOptions) error {
 		} else {
 			printReport(ios.Out, rep)
 		}
-		if rep.Streamable {
+		if rep.Streamable && file != "-" {
 			path, err := o.wirePath(file)
 			if err != nil {
 				return &ExitError{Code: 2, Err: err}

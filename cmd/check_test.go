@@ -86,6 +86,17 @@ func TestCheckCommand(t *testing.T) {
 	})
 }
 
+func TestCheckStdin(t *testing.T) {
+	ios, in, out, _ := TestStreams()
+	in.WriteString("G21\nG0 X1 A2\n")
+	if code := Execute(context.Background(), []string{"check", "-"}, ios); code != 1 {
+		t.Fatalf("exit %d, want 1: %s", code, out)
+	}
+	if !strings.Contains(out.String(), "<stdin>:2:7: error: error:20 (Unsupported command): A-axis word") {
+		t.Errorf("stdout:\n%s", out)
+	}
+}
+
 func TestCheckJSON(t *testing.T) {
 	dir := t.TempDir()
 	f := writeFile(t, dir, "a.nc", "G21\nT1 M6\nM3 S9000\nG1 X1 F100\n")
