@@ -273,11 +273,13 @@ func (c *Conn) settingsLocked() map[int]float64 {
 }
 
 // AlarmError returns an *AlarmStateError (matching ErrAlarm) when the board
-// is in Alarm state, saying which alarm and how to clear it; nil otherwise.
+// is in Alarm state (by its last status report, or by an ALARM:N or a
+// locked start-up message received since), saying which alarm and how to
+// clear it; nil otherwise.
 func (c *Conn) AlarmError() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.status.State == StateAlarm || (c.status.State == "" && (c.alarm != nil || c.startupLocked)) {
+	if c.status.State == StateAlarm || c.alarm != nil || c.startupLocked {
 		var a *Alarm
 		if c.alarm != nil {
 			cp := *c.alarm
@@ -456,9 +458,11 @@ func (c *Conn) lock(ctx context.Context) error {
 
 func (c *Conn) unlock() { <-c.sendLock }
 
-// Send queues line for the board once it fits in the RX budget, blocking
-// until it does (or ctx ends or the link goes down). The answer arrives
-// later on Acks, carrying tag. The line is sent with '\n' appended.
+// Send sends line once it fits in the RX budget, blocking until it does
+// (or ctx ends or the link goes down): it counts the line as in flight and
+// hands it to the writer goroutine, which writes lines in order, after any
+// pending real-time byte. The answer arrives later on Acks, carrying tag.
+// The line is sent with '\n' appended.
 //
 // A line that must go alone (see SendAlone) is sent only after every
 // earlier line is answered, and Send then waits for its answer too (still
@@ -833,7 +837,9 @@ func (c *Conn) handleLine(line string) {
 		c.status = merge(c.status, m)
 		msg = c.status
 		if m.State != StateAlarm {
-			c.startupLocked = false
+			// Reports are ordered after ALARM:N on the wire: the alarm
+			// was cleared ($H, $X).
+			c.startupLocked, c.alarm = false, nil
 		}
 		c.pollPending = false
 		close(c.statusCh)

@@ -116,3 +116,26 @@ func TestOnMessage(t *testing.T) {
 		}
 	})
 }
+
+func TestAlarmTracking(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := grbltest.New()
+		c := mustOpen(t, f, grbl.Options{})
+		f.Push("ALARM:5")
+		synctest.Wait()
+		var ae *grbl.AlarmStateError
+		if err := c.AlarmError(); !errors.As(err, &ae) || ae.Alarm == nil || ae.Alarm.Code != 5 || !strings.Contains(err.Error(), "$X") {
+			t.Fatalf("AlarmError right after ALARM:5 = %v, want alarm 5 with $X hint", err)
+		}
+		// $H clears the alarm with a plain ok; the next report shows Idle.
+		if _, err := c.Command(t.Context(), "$H"); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.CheckIdle(t.Context()); err != nil {
+			t.Fatalf("CheckIdle after $H = %v", err)
+		}
+		if err := c.AlarmError(); err != nil {
+			t.Errorf("AlarmError after $H and an Idle report = %v", err)
+		}
+	})
+}
