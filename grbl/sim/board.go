@@ -102,6 +102,7 @@ type board struct {
 	spindleStop   bool          // 0x9E active in hold
 	probeRun      *probeRun
 	homeUntil     time.Duration
+	homeFail      int // alarm the running homing cycle ends in (9: no switch found)
 	stallUntil    time.Duration
 	stallForever  bool
 

@@ -565,14 +565,22 @@ func (b *board) startHoming(t time.Duration) {
 	pull := b.set.get(27)
 	deb := time.Duration(b.set.get(26)) * time.Millisecond
 	var total float64
+	b.homeFail = 0
 	for _, group := range [][]int{{2}, {0, 1}} {
-		far := 0.0
+		far, limit := 0.0, math.Inf(1)
 		for _, i := range group {
 			sw := 0.0
 			if b.set.mask(23)&(1<<i) != 0 {
 				sw = -b.set.travel(i)
 			}
 			far = math.Max(far, math.Abs(sw-phys[i]))
+			limit = math.Min(limit, 1.5*b.set.travel(i)) // HOMING_AXIS_SEARCH_SCALAR
+		}
+		if far > limit {
+			// The search runs out before any switch: ALARM:9.
+			total += limit / seek
+			b.homeFail = 9
+			break
 		}
 		total += far/seek + pull/feed + pull/feed + pull/seek + 3*secs(deb)
 	}
@@ -581,6 +589,14 @@ func (b *board) startHoming(t time.Duration) {
 
 func (b *board) finishHoming(t time.Duration) {
 	if b.state != sHome {
+		return
+	}
+	if b.homeFail != 0 {
+		// limits_go_home: alarm, then mc_reset; $H still gets its ok.
+		b.raiseAlarm(b.homeFail, t)
+		if b.exec != nil {
+			b.exec.afterOK = b.softReset
+		}
 		return
 	}
 	b.mo.flush()

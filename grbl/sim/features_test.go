@@ -432,3 +432,25 @@ func TestDoorDuringHoming(t *testing.T) {
 		h.expect("ALARM:7", "ok", "", "Grbl 1.1h ['$' for help]", "[MSG:'$H'|'$X' to unlock]")
 	})
 }
+
+func TestHomingSwitchNotFound(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		far := [3]float64{-500, 0, 0} // X sits 500 mm from its switch; travel is 200
+		m := mustMachine(t, Options{Settings: map[int]float64{22: 1}, HomePosition: &far})
+		h := connectRaw(t, m)
+		h.expect("", "Grbl 1.1h ['$' for help]", "[MSG:'$H'|'$X' to unlock]")
+		h.send("$H\n")
+		h.expect("ALARM:9", "ok", "", "Grbl 1.1h ['$' for help]", "[MSG:'$H'|'$X' to unlock]")
+	})
+}
+
+func TestHighBytesDropped(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := mustMachine(t, Options{})
+		h := mustConnect(t, m)
+		h.send("G2\xff\x981\n") // 0xFF and 0x98 are no commands: thrown away
+		h.expect("ok")
+		h.send("$G\n")
+		h.expect("[GC:G0 G54 G17 G21 G90 G94 M5 M9 T0 F0 S0]", "ok")
+	})
+}
