@@ -207,6 +207,12 @@ func mantissaOf(v float32, iv int) int {
 // exec runs one block (the words of a line, M6 already removed). jog marks a
 // `$J=` line. On success the state is updated and in.eff/in.info describe the
 // block; on failure the state is unchanged.
+//
+// It follows GRBL 1.1's gc_execute_line step by step and check by check, in
+// GRBL's order (import the words, then error checks and unit conversion,
+// then execution in RS274 order), so that the first error found is the one
+// GRBL reports and the two can be compared side by side. That is why it is
+// one long function.
 func (in *interp) exec(ws *words, jog bool) *gerr {
 	cur := &in.st
 	blk := cur.modal // the block's modes; values below
@@ -234,6 +240,7 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 		blk.motion = motionLinear
 		blk.inverse = false
 	}
+	// STEP 2: import the words; modal-group, repeat and sign checks.
 	for k := 0; k < ws.n; k++ {
 		w := &ws.w[k]
 		v := float32(w.val) // exact: val is a widened float32
