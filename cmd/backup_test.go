@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/kerf-cnc/kerf/jobs"
 	"github.com/kerf-cnc/kerf/web"
 	"github.com/kerf-cnc/kerf/web/webtest"
 )
@@ -69,4 +70,40 @@ func TestBackup(t *testing.T) {
 			t.Errorf("code=%d stderr=%q", code, stderr)
 		}
 	})
+}
+
+// TestBackupRealStore takes a backup of a real bbolt store through the
+// daemon's API and the CLI, and opens the copy as a store again.
+func TestBackupRealStore(t *testing.T) {
+	ctx := t.Context()
+	store := jobs.NewStore(t.TempDir())
+	if err := store.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	sha, size, err := store.PutBody(ctx, strings.NewReader("G21\nG0 X1\n"), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := store.CreateJob(ctx, jobs.Job{Name: "sign.nc", SHA256: sha, Size: size, Lines: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var _ web.Backupper = store // the store is the daemon's Backupper
+	data := startDaemon(t, &web.Server{Backups: store})
+
+	restored := t.TempDir()
+	code, _, stderr := runKerf(t, "backup", filepath.Join(restored, jobs.DBFileName), "--data", data)
+	if code != 0 {
+		t.Fatalf("code=%d stderr=%q", code, stderr)
+	}
+	copyStore := jobs.NewStore(restored)
+	if err := copyStore.Open(ctx); err != nil {
+		t.Fatalf("open the backup as a store: %v", err)
+	}
+	defer copyStore.Close()
+	got, err := copyStore.Job(ctx, job.ID)
+	if err != nil || got.Name != "sign.nc" || got.SHA256 != sha {
+		t.Errorf("job in the backup=%+v, %v", got, err)
+	}
 }
