@@ -163,10 +163,10 @@ func relay(ctx context.Context, master *os.File, ep io.ReadWriteCloser, opens <-
 			why = endUnplugged
 		}
 	}
-	ep.Close()                              // ends the board → host copy
-	master.SetReadDeadline(time.Unix(1, 0)) // ends the host → board copy
+	ep.Close()                          // ends the board → host copy…
+	master.SetDeadline(time.Unix(1, 0)) // …even if a host that stopped reading blocks its write; ends host → board
 	wg.Wait()
-	master.SetReadDeadline(time.Time{})
+	master.SetDeadline(time.Time{})
 	return why
 }
 
