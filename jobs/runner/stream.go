@@ -1,0 +1,433 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/kerf-cnc/kerf/gcode"
+	"github.com/kerf-cnc/kerf/grbl"
+)
+
+// Program yields the wire lines to send; *gcode.Compiler satisfies it.
+type Program interface {
+	Next() (gcode.WireLine, error)
+}
+
+// Errors a Stream ends with, besides *grbl.Error, *grbl.Alarm and
+// program errors (*gcode.DiagnosticError).
+var (
+	// ErrAborted: the stream's context was cancelled without a cause.
+	ErrAborted = errors.New("aborted")
+	// ErrUnexpectedReset: the board reset itself mid-stream (banner).
+	ErrUnexpectedReset = errors.New("the board reset during the job (power glitch, USB reset or a reset from elsewhere)")
+)
+
+// StopError says why a stream stopped and at which source line.
+type StopError struct {
+	Line  int   // source line of the failing ack, or the last acknowledged line
+	Cause error // *grbl.Error, *grbl.Alarm, ErrUnexpectedReset, grbl.ErrDisconnected, ErrAborted, …
+}
+
+func (e *StopError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("line %d: %v", e.Line, e.Cause)
+	}
+	return e.Cause.Error()
+}
+
+func (e *StopError) Unwrap() error { return e.Cause }
+
+// Progress is a stream's position, reported after every acknowledgement
+// and status report.
+type Progress struct {
+	Sent, Acked   int64 // lines
+	BytesSent     int64 // bytes written for lines, newlines included
+	LastSent      int   // source line of the last line sent
+	LastAcked     int   // source line of the last line acknowledged
+	LastExecuted  int   // last source line known to have finished executing (estimated from planner occupancy)
+	Status        grbl.Status
+	HaveStatus    bool
+	Elapsed       time.Duration
+	PlannerStarve time.Duration // planner seen empty while lines were waiting (sampled by status reports)
+}
+
+// Result summarises a finished stream.
+type Result struct {
+	Progress
+	// EndOverhead is the time from the last acknowledgement to the machine
+	// reported Idle with an empty planner (the program's tail motion plus
+	// one status period).
+	EndOverhead time.Duration
+}
+
+// Stream sends one program through a Conn with character counting, maps
+// acknowledgements back to source lines, and on any failure stops the
+// machine safely: feed hold, then soft reset (GRBL keeps executing what is
+// buffered after an error, so a hold alone is not enough).
+type Stream struct {
+	Conn    *grbl.Conn
+	Signals *Signals
+	Program Program
+
+	// Skip drops lines whose source line is below it (start from line:
+	// the caller sends the rebuilt modal state first).
+	Skip int
+	// Before is called, on the sending goroutine, before a line that has
+	// Actions is sent, and may block (drain the planner, switch a relay,
+	// wait for the operator). An error stops the stream.
+	Before func(ctx context.Context, wl gcode.WireLine) error
+	// AfterAck is called, on the acknowledgement goroutine, when a line
+	// that has Actions has been acknowledged (it has executed, for
+	// M3/M4/M5 which wait for the planner). It may block briefly (a sense
+	// check); an error stops the stream.
+	AfterAck func(ctx context.Context, wl gcode.WireLine) error
+	// OnStop is called at once when the stream must stop abnormally,
+	// before the feed hold and reset: switch the router off here.
+	OnStop func(cause error)
+	// OnProgress receives progress; it must not block.
+	OnProgress func(Progress)
+	// HoldTimeout bounds the wait for a feed hold to finish before the
+	// soft reset (default 5 s).
+	HoldTimeout time.Duration
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+
+	mu       sync.Mutex
+	queue    []sent // lines in flight, in send order
+	executed ring   // acknowledged motion lines, newest last
+	prog     Progress
+	started  time.Time
+	stopErr  error
+	cancel   context.CancelCauseFunc
+}
+
+type sent struct {
+	wl     gcode.WireLine
+	bytes  int
+	action bool
+}
+
+// ring keeps the last few acknowledged motion source lines.
+type ring struct {
+	buf [64]int
+	n   int
+}
+
+func (r *ring) push(v int) { r.buf[r.n%len(r.buf)] = v; r.n++ }
+
+// back returns the k-th newest entry (0 = newest), or 0 when there is none.
+func (r *ring) back(k int) int {
+	if k < 0 || k >= r.n || k >= len(r.buf) {
+		return 0
+	}
+	return r.buf[(r.n-1-k)%len(r.buf)]
+}
+
+func (s *Stream) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
+// fail records the first cause and stops the sender.
+func (s *Stream) fail(line int, cause error) {
+	s.mu.Lock()
+	if s.stopErr != nil {
+		s.mu.Unlock()
+		return
+	}
+	if line == 0 {
+		line = s.prog.LastAcked
+	}
+	var se *StopError
+	if !errors.As(cause, &se) {
+		cause = &StopError{Line: line, Cause: cause}
+	}
+	s.stopErr = cause
+	cancel := s.cancel
+	s.mu.Unlock()
+	if s.OnStop != nil {
+		s.OnStop(cause)
+	}
+	cancel(cause)
+}
+
+func (s *Stream) err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stopErr
+}
+
+// Progress returns the current position.
+func (s *Stream) Progress() Progress {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.prog
+	if !s.started.IsZero() {
+		p.Elapsed = s.now().Sub(s.started)
+	}
+	return p
+}
+
+// Run streams the whole program and returns when the machine is Idle
+// after the last line, or when the stream stopped: then the error is a
+// *StopError and the machine has been stopped (feed hold and soft reset
+// where the link allows). Cancelling ctx aborts (the cause, if any, is
+// reported; ErrAborted otherwise).
+func (s *Stream) Run(ctx context.Context) (Result, error) {
+	if s.Signals == nil {
+		s.Signals = &Signals{}
+	}
+	s.Signals.Drain()
+	sctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	s.mu.Lock()
+	s.cancel = cancel
+	s.started = s.now()
+	s.mu.Unlock()
+
+	sendDone := make(chan struct{}) // closed when every line was sent
+	var wg sync.WaitGroup
+	wg.Add(1)
+	var lastAckAt time.Time
+	go func() {
+		defer wg.Done()
+		lastAckAt = s.watch(sctx, sendDone)
+	}()
+
+	sendErr := s.send(sctx)
+	if sendErr != nil {
+		s.fail(0, sendErr)
+	}
+	close(sendDone)
+	wg.Wait()
+
+	var res Result
+	res.Progress = s.Progress()
+	if err := s.err(); err != nil {
+		s.safeStop(ctx, err)
+		return res, err
+	}
+	if !lastAckAt.IsZero() {
+		res.EndOverhead = s.now().Sub(lastAckAt)
+	}
+	return res, nil
+}
+
+// send is the sending loop.
+func (s *Stream) send(ctx context.Context) error {
+	for {
+		wl, err := s.Program.Next()
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if wl.Source < s.Skip {
+			continue
+		}
+		action := wl.Actions != 0
+		if action && s.Before != nil {
+			if err := s.Before(ctx, wl); err != nil {
+				return causeOr(ctx, err)
+			}
+		}
+		if wl.Text == "" {
+			continue // an action-only line (M6): nothing goes to the board
+		}
+		n := len(wl.Text) + 1
+		s.mu.Lock()
+		s.queue = append(s.queue, sent{wl: wl, bytes: n, action: action})
+		s.mu.Unlock()
+		if err := s.Conn.Send(ctx, wl.Text, int64(wl.Source)); err != nil {
+			s.mu.Lock()
+			s.queue = s.queue[:len(s.queue)-1]
+			s.mu.Unlock()
+			return causeOr(ctx, err)
+		}
+		s.mu.Lock()
+		s.prog.Sent++
+		s.prog.BytesSent += int64(n)
+		s.prog.LastSent = wl.Source
+		s.mu.Unlock()
+	}
+}
+
+// causeOr prefers the context's cause (the real reason the stream is
+// stopping) over the error a cancelled call returned.
+func causeOr(ctx context.Context, err error) error {
+	if ctx.Err() != nil {
+		if c := context.Cause(ctx); c != nil && !errors.Is(c, context.Canceled) {
+			return c
+		}
+		return ErrAborted
+	}
+	return err
+}
+
+// watch consumes acknowledgements and the board's signals until every line
+// is acknowledged and the machine is Idle, or the stream fails. It returns
+// when the last acknowledgement arrived.
+func (s *Stream) watch(ctx context.Context, sendDone <-chan struct{}) (lastAck time.Time) {
+	blocks := s.Conn.Info().PlannerBlocks
+	if blocks == 0 {
+		blocks = 15
+	}
+	var lastStatusAt time.Time
+	sendFinished := false
+	idleAsked := false
+	for {
+		if sendFinished && s.allAcked() && !idleAsked {
+			// Ask for a report now rather than waiting for the poller.
+			idleAsked = true
+			_ = s.Conn.Realtime(grbl.RTStatus) // best effort; the poller asks again
+		}
+		var sendDoneCh <-chan struct{}
+		if !sendFinished {
+			sendDoneCh = sendDone
+		}
+		select {
+		case <-ctx.Done():
+			s.fail(0, causeOr(ctx, ctx.Err()))
+			return lastAck
+		case <-sendDoneCh:
+			sendFinished = true
+		case a, ok := <-s.Conn.Acks():
+			if !ok {
+				s.fail(0, s.Conn.Err())
+				return lastAck
+			}
+			lastAck = a.At
+			if err := s.onAck(ctx, a); err != nil {
+				s.fail(int(a.Tag), err)
+				return lastAck
+			}
+		case al := <-s.Signals.Alarms():
+			s.fail(0, al)
+			return lastAck
+		case <-s.Signals.Resets():
+			s.fail(0, ErrUnexpectedReset)
+			return lastAck
+		case <-s.Conn.Done():
+			s.fail(0, s.Conn.Err())
+			return lastAck
+		case st := <-s.Signals.Statuses():
+			s.onStatus(st, blocks, lastStatusAt, sendFinished)
+			lastStatusAt = st.At
+			if sendFinished && s.allAcked() && st.State == grbl.StateIdle && (!st.HasBuffer || st.PlannerFree >= blocks) {
+				s.mu.Lock()
+				s.prog.LastExecuted = s.prog.LastAcked
+				p := s.prog
+				s.mu.Unlock()
+				s.report(p)
+				return lastAck
+			}
+		}
+	}
+}
+
+func (s *Stream) allAcked() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.queue) == 0
+}
+
+func (s *Stream) onAck(ctx context.Context, a grbl.Ack) error {
+	s.mu.Lock()
+	if len(s.queue) == 0 {
+		s.mu.Unlock()
+		return fmt.Errorf("acknowledgement for no line in flight (%q)", a.Line)
+	}
+	head := s.queue[0]
+	s.queue = s.queue[1:]
+	if a.Err != nil {
+		s.mu.Unlock()
+		return a.Err
+	}
+	s.prog.Acked++
+	s.prog.LastAcked = head.wl.Source
+	if head.wl.Motion {
+		s.executed.push(head.wl.Source)
+	}
+	p := s.prog
+	s.mu.Unlock()
+	s.report(p)
+	if head.action && s.AfterAck != nil {
+		if err := s.AfterAck(ctx, head.wl); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// onStatus updates the executed-line estimate and planner starvation.
+func (s *Stream) onStatus(st grbl.Status, blocks int, prevAt time.Time, sendFinished bool) {
+	s.mu.Lock()
+	s.prog.Status, s.prog.HaveStatus = st, true
+	if st.HasBuffer {
+		queued := blocks - st.PlannerFree
+		if queued < 0 {
+			queued = 0
+		}
+		// Each queued planner block is at least one acknowledged motion
+		// line not yet finished (arcs are many blocks, which only makes
+		// this estimate lag).
+		if ex := s.executed.back(queued); ex > s.prog.LastExecuted {
+			s.prog.LastExecuted = ex
+		}
+		waiting := !sendFinished || len(s.queue) > 0
+		if queued == 0 && waiting && st.State == grbl.StateRun && !prevAt.IsZero() {
+			s.prog.PlannerStarve += st.At.Sub(prevAt)
+		}
+	}
+	p := s.prog
+	s.mu.Unlock()
+	s.report(p)
+}
+
+func (s *Stream) report(p Progress) {
+	if s.OnProgress == nil {
+		return
+	}
+	if !s.started.IsZero() {
+		p.Elapsed = s.now().Sub(s.started)
+	}
+	s.OnProgress(p)
+}
+
+// safeStop brings the machine to rest after a failure: feed hold, wait
+// for the hold to complete (bounded), soft reset. It ignores the caller's
+// cancellation: this must run.
+func (s *Stream) safeStop(ctx context.Context, cause error) {
+	var al *grbl.Alarm
+	switch {
+	case errors.As(cause, &al):
+		return // GRBL stopped itself; the alarm state holds it
+	case errors.Is(cause, ErrUnexpectedReset), errors.Is(cause, grbl.ErrDisconnected), errors.Is(cause, grbl.ErrClosed):
+		return // nothing left to stop, or no way to reach it
+	}
+	select {
+	case <-s.Conn.Done():
+		return
+	default:
+	}
+	hold := s.HoldTimeout
+	if hold <= 0 {
+		hold = 5 * time.Second
+	}
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), hold+5*time.Second)
+	defer cancel()
+	_ = s.Conn.FeedHold()
+	hctx, hcancel := context.WithTimeout(sctx, hold)
+	_, _ = s.Conn.WaitStatus(hctx, func(st grbl.Status) bool {
+		return (st.State == grbl.StateHold && st.SubState == 0) || st.State == grbl.StateIdle || st.State == grbl.StateAlarm
+	})
+	hcancel()
+	_ = s.Conn.SoftReset(sctx)
+}
