@@ -120,7 +120,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="kerf"`)
 	}
 	if status == http.StatusInternalServerError {
-		s.logger().Error("request failed", "method", r.Method, "path", r.URL.Path, "status", status, "err", err)
+		s.logger().Error("request failed", logMethod, r.Method, logPath, r.URL.Path, logStatus, status, logErr, err)
 	}
 	writeJSON(w, status, errorBody{Error: errorObject{Code: code, Message: err.Error(), Details: details}})
 }

@@ -80,11 +80,22 @@ func NewServer() *Server {
 	}
 }
 
+// Log attribute keys.
+const (
+	logSystem = "system"
+	logMethod = "method"
+	logPath   = "path"
+	logStatus = "status"
+	logErr    = "err"
+	logSeq    = "seq"
+	logTopic  = "topic"
+)
+
 func (s *Server) logger() *slog.Logger {
 	if s.Logger != nil {
 		return s.Logger
 	}
-	return slog.Default().With("system", "web")
+	return slog.Default().With(logSystem, "web")
 }
 
 func (s *Server) maxUpload() int64 {

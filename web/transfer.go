@@ -143,7 +143,7 @@ func (s *Server) addJob(w http.ResponseWriter, r *http.Request) error {
 // complete. http.ErrAbortHandler is net/http's documented way to do this;
 // the server recovers it without logging a stack.
 func (s *Server) abortResponse(r *http.Request, what string, err error) {
-	s.logger().Error(what+" failed after the response started", "path", r.URL.Path, "err", err)
+	s.logger().Error(what+" failed after the response started", logPath, r.URL.Path, logErr, err)
 	panic(http.ErrAbortHandler)
 }
 

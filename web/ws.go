@@ -267,7 +267,7 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) error {
 			}
 			b, err := s.events.encode(ev)
 			if err != nil {
-				s.logger().Error("websocket: encode event", "seq", ev.Seq, "topic", ev.Topic, "err", err)
+				s.logger().Error("websocket: encode event", logSeq, ev.Seq, logTopic, ev.Topic, logErr, err)
 				closeWith(websocket.CloseInternalServerErr, "cannot encode event")
 				return nil
 			}
