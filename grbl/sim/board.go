@@ -339,10 +339,12 @@ func (b *board) nextEvent(now time.Duration) (time.Duration, bool) {
 	// Real-time bytes act on arrival; so does the end of a line when the
 	// board is waiting for one.
 	reading := !b.booting && b.exec == nil && !b.lockout && b.state != sSleep
-	if t, ok := b.rxWire.nextMatch(func(c byte) bool {
-		return isRealtime(c) || (reading && (c == '\n' || c == '\r'))
-	}); ok {
-		take(t)
+	if reading || b.rxWire.realtime > 0 { // skip the scan when nothing can match
+		if t, ok := b.rxWire.nextMatch(func(c byte) bool {
+			return isRealtime(c) || (reading && (c == '\n' || c == '\r'))
+		}); ok {
+			take(t)
+		}
 	}
 	if reading && len(b.rx) > 0 && b.rxHasEOL() {
 		// A full TX buffer stalls the main loop until it drains to fit.
@@ -403,26 +405,20 @@ func (b *board) stepTo(t time.Duration) {
 	if t < b.t {
 		t = b.t
 	}
-	b.accountStarvation(t)
-	b.motionTo(t)
+	pending := b.linePending()
+	emptyAt := b.motionTo(t)
+	if pending && (b.state == sIdle || b.state == sRun) && !b.booting && emptyAt < t {
+		b.stats.starved += t - emptyAt
+	}
 	b.t = t
 	b.wireTo(t)
 	b.timers(t)
 	b.process(t)
 }
 
-func (b *board) accountStarvation(t time.Duration) {
-	if t <= b.t {
-		return
-	}
-	d := t - b.t
-	if b.motionActive() && !b.stalled(b.t) {
-		b.stats.motion += d
-	}
-	running := b.state == sIdle || b.state == sRun
-	if running && len(b.mo.q) == 0 && !b.booting && (b.rxHasEOL() || b.rxWire.backlogAt(b.t) > 0) {
-		b.stats.starved += d
-	}
+// linePending: a complete line waits in RX, or bytes are still on the wire.
+func (b *board) linePending() bool {
+	return b.rxHasEOL() || b.rxWire.backlogAt(b.t) > 0
 }
 
 func (b *board) timers(t time.Duration) {
@@ -794,10 +790,14 @@ func (b *board) probeContact() bool {
 	return ok && p[2] <= z+1e-9
 }
 
-// motionTo integrates the motion from b.t to t.
-func (b *board) motionTo(t time.Duration) {
+// motionTo integrates the motion from b.t to t. It returns when the
+// planner was (or became) empty within that span, or t if it never was.
+func (b *board) motionTo(t time.Duration) (emptyAt time.Duration) {
+	if len(b.mo.q) == 0 {
+		return b.t
+	}
 	if t <= b.t {
-		return
+		return t
 	}
 	from := b.t
 	if b.stalled(from) {
@@ -807,7 +807,7 @@ func (b *board) motionTo(t time.Duration) {
 		}
 		from = end
 		if from >= t {
-			return
+			return t
 		}
 	}
 	dt := secs(t - from)
@@ -833,7 +833,9 @@ func (b *board) motionTo(t time.Duration) {
 			step = math.Min(dt, 0.0005)
 		}
 		res := b.mo.integrate(step, onStep)
-		dt -= step - res.left
+		used := step - res.left
+		dt -= used
+		b.stats.motion += time.Duration(math.Round(used * 1e9))
 		for _, c := range res.completed {
 			b.blockDone(c, t)
 		}
@@ -843,6 +845,10 @@ func (b *board) motionTo(t time.Duration) {
 			b.cycleDone(t)
 		}
 	}
+	if len(b.mo.q) == 0 {
+		return t - dur(dt)
+	}
+	return t
 }
 
 func (b *board) driftRate() float64 {

@@ -262,7 +262,6 @@ func (m *motion) integrate(dt float64, onStep func(b *plBlock, from, to float64)
 			if b.length-m.s <= distEps {
 				m.completeFront(&res)
 			}
-			dt = 0
 			return res
 		}
 		if b.length-m.s <= distEps {

@@ -11,6 +11,17 @@ type wire struct {
 	chunks   []chunk
 	lastAt   time.Duration // arrival time of the last queued byte
 	queued   int
+	realtime int // queued bytes that are GRBL real-time commands
+}
+
+func countRealtime(p []byte) int {
+	n := 0
+	for _, c := range p {
+		if isRealtime(c) {
+			n++
+		}
+	}
+	return n
 }
 
 type chunk struct {
@@ -38,6 +49,7 @@ func (w *wire) send(now time.Duration, p []byte) {
 	}
 	w.lastAt = first + time.Duration(len(p)-1)*w.byteTime
 	w.queued += len(p)
+	w.realtime += countRealtime(p)
 }
 
 // headAt is the arrival time of the next byte; ok=false if none is queued.
@@ -75,6 +87,9 @@ func (w *wire) pop() (byte, time.Duration) {
 		}
 	}
 	w.queued--
+	if isRealtime(b) {
+		w.realtime--
+	}
 	return b, at
 }
 
@@ -90,6 +105,7 @@ func (w *wire) take(now time.Duration, dst []byte) []byte {
 			n = len(c.data)
 		}
 		dst = append(dst, c.data[:n]...)
+		w.realtime -= countRealtime(c.data[:n])
 		c.data = c.data[n:]
 		c.first += time.Duration(n) * w.byteTime
 		w.queued -= n
@@ -127,4 +143,5 @@ func (w *wire) backlogAt(now time.Duration) int {
 func (w *wire) clear() {
 	w.chunks = nil
 	w.queued = 0
+	w.realtime = 0
 }
