@@ -243,3 +243,19 @@ func TestSoftReset(t *testing.T) {
 		})
 	})
 }
+
+func TestMotionTimeWithoutWaiting(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := mustMachine(t, Options{})
+		h := mustConnect(t, m)
+		h.cmd("G1 X-10 F300") // nothing waits on it: motion is integrated lazily
+		<-time.After(30 * time.Second)
+		want := trapezoid(10, 5, 10)
+		if got := m.Stats().MotionTime.Seconds(); math.Abs(got-want) > 0.001 {
+			t.Fatalf("motion time %.4fs, want %.4fs", got, want)
+		}
+		if s := h.status(); !strings.HasPrefix(s, "<Idle|MPos:-10.000,") {
+			t.Fatalf("%q", s)
+		}
+	})
+}
