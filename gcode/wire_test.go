@@ -252,3 +252,14 @@ func TestReadErrors(t *testing.T) {
 		t.Errorf("Compiler error %v, want %v", err, boom)
 	}
 }
+
+// stuckReader never returns data nor an error.
+type stuckReader struct{}
+
+func (stuckReader) Read([]byte) (int, error) { return 0, nil }
+
+func TestReaderWithoutProgress(t *testing.T) {
+	if _, err := Check(stuckReader{}, "s.nc", Options{}); !errors.Is(err, io.ErrNoProgress) {
+		t.Errorf("Check error %v, want io.ErrNoProgress (no hang)", err)
+	}
+}
