@@ -531,3 +531,44 @@ func TestJobWatchPollsWithoutEvents(t *testing.T) {
 		t.Errorf("code=%d out=%q stderr=%q", code, out, stderr)
 	}
 }
+
+// TestJobAddCorpusThroughRealCheck runs the real G-code check in the job
+// service, so the diagnostics kerf job add prints are gcode's own for a
+// corpus file that is invalid for GRBL on purpose.
+func TestJobAddCorpusThroughRealCheck(t *testing.T) {
+	settings := gcode.DefaultSettings()
+	settings[130], settings[131], settings[132] = 800, 800, 100 // a LongMill 30x30
+	js := &webtest.JobService{T: t, AddJobFn: func(_ context.Context, name string, body io.Reader) (jobs.Job, error) {
+		rep, err := gcode.Check(body, name, gcode.Options{Settings: settings})
+		if err != nil {
+			return jobs.Job{}, err
+		}
+		if !rep.Streamable {
+			return jobs.Job{}, &web.ProgramError{File: name, Diags: rep.Diagnostics}
+		}
+		return jobs.Job{ID: 1, Name: name, Lines: rep.Lines}, nil
+	}}
+	data := startDaemon(t, &web.Server{Jobs: js})
+
+	bad := filepath.Join("..", "testdata", "corpus", "open", "gcodetools_longmill-line_invalid_gcode.nc")
+	code, out, stderr := runKerf(t, "job", "add", bad, "--data", data)
+	for _, want := range []string{
+		bad + ":124:1: error: error:20",
+		bad + ":200:1: error: error:20",
+		bad + ":202:1: error: error:20",
+		"kerf: " + bad + " was not added: GRBL would reject it",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if code != 1 || out != "" {
+		t.Errorf("code=%d out=%q, want 1 and no job id", code, out)
+	}
+
+	good := filepath.Join("..", "testdata", "corpus", "open", "gcodetools_longmill-line_M0.nc")
+	code, out, stderr = runKerf(t, "job", "add", good, "--data", data)
+	if code != 0 || out != "0001\n" {
+		t.Errorf("valid corpus file: code=%d out=%q stderr=%q", code, out, stderr)
+	}
+}
