@@ -245,6 +245,10 @@ func (e *engine) finish() {
 	rep.Lines = e.sc.line
 	rep.Bytes = e.sc.bytes
 	rep.EstimatedSeconds = math.Round(e.pl.seconds()*100) / 100
+	rep.TimeProfile = e.profile.points
+	if rep.TimeProfile == nil {
+		rep.TimeProfile = []TimePoint{}
+	}
 	rep.Segments = e.pl.segments
 	switch e.units {
 	case 0:
@@ -316,4 +320,39 @@ func roundVec(v *[3]float64) {
 	for i := range v {
 		v[i] = roundReport(v[i])
 	}
+}
+
+// maxTimePoints bounds Report.TimeProfile.
+const maxTimePoints = 256
+
+// timeProfile keeps at most maxTimePoints (line, elapsed) samples evenly
+// spread over the program: when full, it drops every other sample and
+// doubles its stride, so memory stays constant whatever the length.
+type timeProfile struct {
+	points []TimePoint
+	stride int
+}
+
+func (tp *timeProfile) add(line int, seconds float64) {
+	if tp.stride == 0 {
+		tp.stride = 1
+		tp.points = make([]TimePoint, 0, maxTimePoints)
+	}
+	if line%tp.stride != 0 {
+		return
+	}
+	if len(tp.points) == maxTimePoints {
+		tp.stride *= 2
+		kept := tp.points[:0]
+		for _, p := range tp.points {
+			if p.Line%tp.stride == 0 {
+				kept = append(kept, p)
+			}
+		}
+		tp.points = kept
+		if line%tp.stride != 0 {
+			return
+		}
+	}
+	tp.points = append(tp.points, TimePoint{Line: line, Seconds: roundReport(seconds)})
 }

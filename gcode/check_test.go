@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"io"
 	"math"
 	"os"
@@ -375,4 +376,29 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestTimeProfile(t *testing.T) {
+	var src strings.Builder
+	src.WriteString("G21 G90 G94\n")
+	for i := 0; i < 3000; i++ {
+		fmt.Fprintf(&src, "G1 X%d Y%d F600\n", i%2*10, i)
+	}
+	rep, err := Check(strings.NewReader(src.String()), "p.nc", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := rep.TimeProfile
+	if len(tp) < maxTimePoints/2 || len(tp) > maxTimePoints {
+		t.Fatalf("%d points, want between %d and %d", len(tp), maxTimePoints/2, maxTimePoints)
+	}
+	for i := 1; i < len(tp); i++ {
+		if tp[i].Line <= tp[i-1].Line || tp[i].Seconds < tp[i-1].Seconds {
+			t.Fatalf("profile not increasing at %d: %v then %v", i, tp[i-1], tp[i])
+		}
+	}
+	last := tp[len(tp)-1]
+	if frac := last.Seconds / rep.EstimatedSeconds; last.Line > 2900 && (frac < 0.95 || frac > 1) {
+		t.Errorf("line %d at %.1f s of %.1f s", last.Line, last.Seconds, rep.EstimatedSeconds)
+	}
 }

@@ -46,6 +46,7 @@ type engine struct {
 	last     [3]float64 // last point added to the bounds
 	lastOK   bool
 	executed bool // the current line is G-code that exec accepted
+	profile  timeProfile
 
 	// analysis state
 	unitsSeen      bool
@@ -105,6 +106,7 @@ func (e *engine) step() (lineKind, error) {
 	}
 	line := e.sc.line
 	e.lastLine = line
+	e.profile.add(line, e.pl.minutes*60)
 	if long {
 		e.diag(line, MaxLineBytes+1, Error, 11, fmt.Sprintf("line is longer than %d bytes; skipped", MaxLineBytes))
 		return lineError, nil

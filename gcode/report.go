@@ -61,6 +61,12 @@ type SafePoint struct {
 	Machine [3]float64 `json:"machine"`
 }
 
+// TimePoint maps a source line to the estimated run time before it.
+type TimePoint struct {
+	Line    int     `json:"line"`
+	Seconds float64 `json:"seconds"`
+}
+
 // Report is what Check finds in one program.
 type Report struct {
 	File  string `json:"file"`
@@ -83,6 +89,11 @@ type Report struct {
 	EstimatedSeconds float64 `json:"estimated_seconds"`
 	// DwellSeconds is the part of EstimatedSeconds spent in G4 dwells.
 	DwellSeconds float64 `json:"dwell_seconds"`
+	// TimeProfile samples the estimated time elapsed before each of up to
+	// maxTimePoints evenly spread source lines (exact to within GRBL's
+	// look-ahead of 15 segments), so that a sender can turn "now at line L"
+	// into an ETA: EstimatedSeconds minus the interpolated elapsed time.
+	TimeProfile []TimePoint `json:"time_profile"`
 	// Moves counts motion blocks; Segments the planner segments (arcs split
 	// as GRBL splits them).
 	Moves    int64 `json:"moves"`
