@@ -13,13 +13,15 @@
 //     (file:line:col, severity, GRBL error code), bounds in work and machine
 //     coordinates (arc extents included), a run-time estimate from GRBL's
 //     acceleration and junction-deviation planner model, tools, tool changes,
-//     spindle events, feed range and safe points.
+//     spindle events, feed range, safe points and a time profile for ETAs.
 //   - NewCompiler / Compiler.Next stream the program as WireLines: the
 //     shortest text GRBL reads identically (comments, spaces, line numbers,
 //     checksums and redundant modal words dropped, numbers trimmed without
 //     changing the value GRBL computes), each mapped to its source line and
 //     carrying the sender actions around it. The first line GRBL would reject
-//     stops the compiler with a *DiagnosticError.
+//     stops the compiler with a *DiagnosticError. Whole-program findings (the
+//     travel and soft-limit check) exist only after the last line, so run
+//     Check before streaming; the Compiler re-reports them at the end.
 //   - Settings, DefaultSettings, ProfileSettings and ParseSettings describe
 //     the machine ($110-$132, $11, $12, ...) that checks and estimates use.
 //
