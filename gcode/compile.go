@@ -24,7 +24,6 @@ func NewCompiler(r io.Reader, name string, opts Options) *Compiler {
 	c.e = newEngine(r, name, opts, func(d Diagnostic) {
 		if d.Severity == Error {
 			if c.first == nil {
-				d := d
 				c.first = &d
 			}
 			return
