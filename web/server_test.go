@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"io/fs"
 	"net"
@@ -251,5 +252,43 @@ func TestCloseWaitsForHandlers(t *testing.T) {
 	}
 	if err := <-errc; err == nil {
 		t.Error("the cut-off request succeeded")
+	}
+}
+
+// TestTCPWithRealStore authenticates against tokens in a real bbolt store,
+// the daemon's TokenChecker.
+func TestTCPWithRealStore(t *testing.T) {
+	ctx := t.Context()
+	store := jobs.NewStore(t.TempDir())
+	if err := store.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	var (
+		_ web.TokenChecker = store
+		_ web.Backupper    = store
+	)
+	sum := sha256.Sum256([]byte("k3rf-secret"))
+	if _, err := store.CreateToken(ctx, jobs.Token{Name: "laptop", Role: "operator", Hash: sum[:]}); err != nil {
+		t.Fatal(err)
+	}
+	js := &webtest.JobService{T: t, JobsFn: func(ctx context.Context, _ jobs.Page) ([]jobs.Job, error) {
+		return []jobs.Job{{ID: 1, Name: web.TokenName(ctx)}}, nil
+	}}
+	s := &web.Server{Addr: "127.0.0.1:0", Tokens: store, Jobs: js}
+	MustOpenServer(t, s)
+	base := "http://" + s.TCPAddr().String()
+	for _, tt := range []struct {
+		token string
+		want  string // job name (the token's name), "" for a 401
+	}{{"k3rf-secret", "laptop"}, {"k3rf-secreT", ""}} {
+		c, _ := web.NewClient(base, tt.token)
+		list, err := c.Jobs(ctx, jobs.Page{})
+		switch {
+		case tt.want == "" && !errors.Is(err, web.ErrUnauthorized):
+			t.Errorf("token %q: err=%v, want 401", tt.token, err)
+		case tt.want != "" && (err != nil || list[0].Name != tt.want):
+			t.Errorf("token %q: %v, %v", tt.token, list, err)
+		}
 	}
 }
