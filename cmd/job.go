@@ -271,8 +271,9 @@ func jobShowRun(ctx context.Context, ios IOStreams, o *jobShowOptions) error {
 		fmt.Fprintf(ios.Out, "\nno runs yet: start one with kerf job start %s\n", job.ID)
 		return nil
 	}
-	fmt.Fprintln(ios.Out, "\nRUN\tSTATE\tSTARTED\tLINE\tREASON")
+	fmt.Fprintln(ios.Out)
 	tw = tabwriter.NewWriter(ios.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN\tSTATE\tSTARTED\tLINE\tREASON")
 	for _, r := range runs {
 		started := "-"
 		if !r.Started.IsZero() {

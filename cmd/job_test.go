@@ -141,7 +141,7 @@ func TestJobListAndShow(t *testing.T) {
 		t.Errorf("list --json: code=%d list=%v err=%v", code, list, err)
 	}
 	code, out, _ = runKerf(t, "job", "show", "0002", "--data", data)
-	if code != 0 || !strings.Contains(out, "name    b.nc") || !strings.Contains(out, "0009  failed") || !strings.Contains(out, "4/10  error:20 on line 4") {
+	if code != 0 || !strings.Contains(out, "name    b.nc") || !strings.Contains(out, "\nRUN   STATE   STARTED  LINE  REASON\n0009  failed  -        4/10  error:20 on line 4\n") {
 		t.Errorf("show: code=%d out=\n%s", code, out)
 	}
 	code, out, _ = runKerf(t, "job", "show", "0002", "--json", "--data", data)
