@@ -246,8 +246,24 @@ func (e *engine) finish() {
 	rep.Bytes = e.sc.bytes
 	rep.EstimatedSeconds = math.Round(e.pl.seconds()*100) / 100
 	rep.TimeProfile = e.profile.points
+	// Empty lists, not null, in JSON.
 	if rep.TimeProfile == nil {
 		rep.TimeProfile = []TimePoint{}
+	}
+	if rep.ToolChanges == nil {
+		rep.ToolChanges = []ToolChange{}
+	}
+	if rep.SpindleEvents == nil {
+		rep.SpindleEvents = []SpindleEvent{}
+	}
+	if rep.Pauses == nil {
+		rep.Pauses = []int{}
+	}
+	if rep.SafePoints == nil {
+		rep.SafePoints = []SafePoint{}
+	}
+	if rep.DollarLines == nil {
+		rep.DollarLines = []int{}
 	}
 	rep.Segments = e.pl.segments
 	switch e.units {
@@ -264,6 +280,9 @@ func (e *engine) finish() {
 		rep.Tools = append(rep.Tools, t)
 	}
 	sort.Ints(rep.Tools)
+	if rep.Tools == nil {
+		rep.Tools = []int{}
+	}
 	// Values come from GRBL's float32 arithmetic; report them to 0.1 µm
 	// so that 100.66 does not print as 100.65999603271484.
 	for _, b := range []*Box{&rep.Bounds.Work, &rep.Bounds.Machine} {
