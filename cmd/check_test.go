@@ -141,32 +141,38 @@ func TestWireFormRunsOnSimulator(t *testing.T) {
 			continue
 		}
 		streamed++
-		t.Run(filepath.Base(file), func(t *testing.T) {
-			lines := compileWire(t, file, gcode.Options{Settings: settings})
-			synctest.Test(t, func(t *testing.T) {
-				m, err := sim.New(sim.Options{Profile: "longmill30", LineProcessing: -1, Baud: 2_000_000})
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer m.Close()
-				rw, err := m.Connect()
-				if err != nil {
-					t.Fatal(err)
-				}
-				defer rw.Close()
-				errs := streamCharCounted(t, rw, append(lines, "G4P0"))
-				if len(errs) != 0 {
-					t.Fatalf("the board rejected wire lines: %v", errs)
-				}
-				st := m.Stats()
-				motion := st.MotionTime.Seconds()
-				est := rep.EstimatedSeconds - rep.DwellSeconds
-				t.Logf("%d wire lines: board motion %.2f s, kerf estimate %.2f s", len(lines), motion, est)
-				if motion > 0 && math.Abs(est-motion) > 0.05*motion {
-					t.Errorf("estimate %.2f s is more than 5%% from the board's %.2f s", est, motion)
-				}
+		for _, reset := range []bool{false, true} {
+			name := filepath.Base(file)
+			if reset {
+				name += "/assume-reset"
+			}
+			t.Run(name, func(t *testing.T) {
+				lines := compileWire(t, file, gcode.Options{Settings: settings, AssumeReset: reset})
+				synctest.Test(t, func(t *testing.T) {
+					m, err := sim.New(sim.Options{Profile: "longmill30", LineProcessing: -1, Baud: 2_000_000})
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer m.Close()
+					rw, err := m.Connect()
+					if err != nil {
+						t.Fatal(err)
+					}
+					defer rw.Close()
+					errs := streamCharCounted(t, rw, append(lines, "G4P0"))
+					if len(errs) != 0 {
+						t.Fatalf("the board rejected wire lines: %v", errs)
+					}
+					st := m.Stats()
+					motion := st.MotionTime.Seconds()
+					est := rep.EstimatedSeconds - rep.DwellSeconds
+					t.Logf("%d wire lines: board motion %.2f s, kerf estimate %.2f s", len(lines), motion, est)
+					if motion > 0 && math.Abs(est-motion) > 0.05*motion {
+						t.Errorf("estimate %.2f s is more than 5%% from the board's %.2f s", est, motion)
+					}
+				})
 			})
-		})
+		}
 	}
 	if streamed < 5 {
 		t.Errorf("only %d corpus files streamable; the proof needs more", streamed)
