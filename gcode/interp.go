@@ -3,6 +3,7 @@ package gcode
 import (
 	"fmt"
 	"math"
+	"math/bits"
 )
 
 // Motion modes, as the G number times ten.
@@ -435,9 +436,7 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 			default:
 				return in.fail(gerr{20, col, unsupportedLetter(w.letter)})
 			}
-			for b := bit; b > 1; b >>= 1 {
-				idx++
-			}
+			idx = bits.TrailingZeros(uint(bit))
 			if valWords&bit != 0 {
 				return in.fail(gerr{25, col, fmt.Sprintf("%c appears twice in one line", w.letter)})
 			}
@@ -452,13 +451,7 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 		return in.fail(gerr{ws.errNum, ws.errCol, ws.errMsg})
 	}
 	allVal := valWords
-	colOf := func(bit int) int {
-		idx := 0
-		for b := bit; b > 1; b >>= 1 {
-			idx++
-		}
-		return int(cols[idx])
-	}
+	colOf := func(bit int) int { return int(cols[bits.TrailingZeros(uint(bit))]) }
 	firstCol := 1
 	if ws.n > 0 {
 		firstCol = int(ws.w[0].col)
