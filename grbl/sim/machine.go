@@ -24,6 +24,8 @@ type Machine struct {
 	subs     []chan SpindleState
 	plugSubs []chan bool
 
+	wakeAt time.Duration // machine time the board goroutine sleeps until (guarded by mu)
+
 	wake chan struct{} // nudges the board goroutine (cap 1)
 	done chan struct{}
 	wg   sync.WaitGroup
@@ -107,16 +109,19 @@ func (m *Machine) run() {
 		now := m.now()
 		m.b.advance(now)
 		next, ok := m.b.nextEvent(now)
-		m.mu.Unlock()
 		wait := time.Duration(math.MaxInt64)
+		m.wakeAt = time.Duration(math.MaxInt64)
 		if ok {
 			wait = m.real(next - now)
+			m.wakeAt = next
 			if next <= now {
 				// Everything due has been processed; an event still in the
 				// past can make no progress on its own. Never spin on it.
 				wait = time.Millisecond
+				m.wakeAt = now + time.Duration(float64(wait)*m.speed)
 			}
 		}
+		m.mu.Unlock()
 		if !timer.Stop() {
 			select {
 			case <-timer.C:
@@ -398,7 +403,10 @@ func (e *endpoint) Write(p []byte) (int, error) {
 	now := m.now()
 	m.b.advance(now)
 	m.b.rxWire.send(now, p)
-	m.nudge()
+	// Wake the board only if these bytes bring its next event forward.
+	if next, ok := m.b.nextEvent(now); ok && next < m.wakeAt {
+		m.nudge()
+	}
 	return len(p), nil
 }
 
