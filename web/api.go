@@ -89,17 +89,11 @@ func (s *Server) mux() *http.ServeMux {
 		allow := strings.Join(allowed[p], ", ")
 		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
-			writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: errorObject{
-				Code:    CodeMethod,
-				Message: fmt.Sprintf("method %s is not allowed on %s (allowed: %s)", r.Method, r.URL.Path, allow),
-			}})
+			s.writeError(w, r, fmt.Errorf("method %s is not allowed on %s (allowed: %s): %w", r.Method, r.URL.Path, allow, ErrMethodNotAllowed))
 		})
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusNotFound, errorBody{Error: errorObject{
-			Code:    CodeNotFound,
-			Message: fmt.Sprintf("no API route %s %s", r.Method, r.URL.Path),
-		}})
+		s.writeError(w, r, fmt.Errorf("no API route %s %s: %w", r.Method, r.URL.Path, jobs.ErrNotFound))
 	})
 	return mux
 }

@@ -29,6 +29,8 @@ var (
 	ErrUnprocessable = errors.New("unprocessable")
 	// ErrUnavailable: the machine or a service is not available. HTTP 503.
 	ErrUnavailable = errors.New("unavailable")
+	// ErrMethodNotAllowed: the path exists but not with this method. HTTP 405.
+	ErrMethodNotAllowed = errors.New("method not allowed")
 	// ErrSocketInUse: another daemon answers on the Unix socket.
 	ErrSocketInUse = errors.New("socket in use")
 	// ErrNotRunning: the client found no daemon on the Unix socket.
@@ -93,6 +95,8 @@ func classify(err error) (status int, code string, details any) {
 		return http.StatusForbidden, CodeForbidden, nil
 	case errors.Is(err, jobs.ErrNotFound):
 		return http.StatusNotFound, CodeNotFound, nil
+	case errors.Is(err, ErrMethodNotAllowed):
+		return http.StatusMethodNotAllowed, CodeMethod, nil
 	case errors.Is(err, jobs.ErrTooLarge), errors.As(err, &maxErr):
 		return http.StatusRequestEntityTooLarge, CodeTooLarge, nil
 	case errors.As(err, &diag):

@@ -74,6 +74,7 @@ func TestClassify(t *testing.T) {
 		{"unauthorized", ErrUnauthorized, 401, CodeUnauthorized},
 		{"forbidden", fmt.Errorf("role viewer: %w", ErrForbidden), 403, CodeForbidden},
 		{"not found", fmt.Errorf("job 00A7: %w", jobs.ErrNotFound), 404, CodeNotFound},
+		{"method", ErrMethodNotAllowed, 405, CodeMethod},
 		{"conflict", jobs.ErrConflict, 409, CodeConflict},
 		{"busy", fmt.Errorf("start: %w", jobs.ErrBusy), 409, CodeConflict},
 		{"bad transition", &jobs.TransitionError{From: jobs.StateCompleted, To: jobs.StatePaused}, 409, CodeConflict},
