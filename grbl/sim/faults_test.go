@@ -297,3 +297,30 @@ func TestSpeedFactorRealTime(t *testing.T) {
 		t.Fatalf("2 s of machine time at Speed 100 took %v of wall time", d)
 	}
 }
+
+func TestFaultsAtTime(t *testing.T) {
+	t.Run("reset", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			m := mustMachine(t, Options{Faults: []Fault{mustFault(t, "reset:at=2s")}})
+			h := mustConnect(t, m)
+			h.noLine(1500 * time.Millisecond)
+			h.expect("", "Grbl 1.1h ['$' for help]")
+			if st := m.Stats(); st.Resets != 2 {
+				t.Fatalf("resets = %d, want the connect and the fault", st.Resets)
+			}
+		})
+	})
+	t.Run("stall forever", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			m := mustMachine(t, Options{Faults: []Fault{mustFault(t, "stall:at=1s")}})
+			h := mustConnect(t, m)
+			h.cmd("G1 X-100 F300")
+			<-time.After(time.Minute)
+			s := h.status()
+			x := m.Stats().Commanded[0]
+			if !strings.HasPrefix(s, "<Run|") || x < -3.8 || x > -3.6 {
+				t.Fatalf("after a minute: %q at X=%v, want Run, frozen where 1 s of the trapezoid got it (-3.7)", s, x)
+			}
+		})
+	})
+}
