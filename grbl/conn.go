@@ -101,6 +101,9 @@ type BoardInfo struct {
 	StatusMaskChanged bool
 }
 
+// rtQueue is how many real-time requests may wait for the writer.
+const rtQueue = 8
+
 type rtReq struct {
 	b    byte
 	errc chan error
@@ -149,6 +152,7 @@ type Conn struct {
 	alarm         *Alarm
 	startupLocked bool
 	resetting     bool // SoftReset in progress: nothing may be sent until the banner
+	quarantine    bool // spontaneous reset seen: nothing may be sent until a report shows the RX buffer empty
 	pollPending   bool
 	pollSent      time.Time
 	info          BoardInfo
@@ -194,7 +198,7 @@ func NewConn(port io.ReadWriteCloser, opts Options) *Conn {
 		log:       opts.Logger,
 		now:       opts.Now,
 		acks:      make(chan Ack, MaxLinesInFlight),
-		rt:        make(chan rtReq),
+		rt:        make(chan rtReq, rtQueue),
 		lines:     make(chan wline, MaxLinesInFlight),
 		sendLock:  make(chan struct{}, 1),
 		stop:      make(chan struct{}),
@@ -426,6 +430,11 @@ func (c *Conn) Realtime(b byte) error {
 	if !started {
 		return ErrNotOpen
 	}
+	select {
+	case <-c.done:
+		return c.Err()
+	default:
+	}
 	req := rtReq{b: b, errc: make(chan error, 1)}
 	select {
 	case c.rt <- req:
@@ -434,7 +443,12 @@ func (c *Conn) Realtime(b byte) error {
 	case <-c.stop:
 		return ErrClosed
 	}
-	return <-req.errc
+	select {
+	case err := <-req.errc:
+		return err
+	case <-c.done: // the writer stopped before writing it
+		return c.Err()
+	}
 }
 
 // FeedHold sends '!' (feed hold).
@@ -511,7 +525,7 @@ func (c *Conn) push(ctx context.Context, s sent) error {
 			c.mu.Unlock()
 			return err
 		}
-		if !c.resetting && c.win.fits(s.n) && len(c.win.queue) < MaxLinesInFlight {
+		if !c.resetting && !c.quarantine && c.win.fits(s.n) && len(c.win.queue) < MaxLinesInFlight {
 			c.win.push(s)
 			c.lines <- wline{gen: c.gen.Load(), b: []byte(s.line + "\n")}
 			c.mu.Unlock()
@@ -697,6 +711,17 @@ func (c *Conn) requestStatus(force bool) {
 	}
 }
 
+// askStatusLocked queues a '?' for the writer without waiting (the reader
+// must never block on the writer). If the queue is full a '?' is pending
+// anyway.
+func (c *Conn) askStatusLocked() {
+	select {
+	case c.rt <- rtReq{b: RTStatus, errc: make(chan error, 1)}:
+		c.pollPending, c.pollSent = true, c.now()
+	default:
+	}
+}
+
 // WaitStatus waits for a status report received after the call that
 // satisfies ok, and returns it (merged as Status does). It asks for one
 // at once with '?'.
@@ -842,9 +867,25 @@ func (c *Conn) handleLine(line string) {
 			c.startupLocked, c.alarm = false, nil
 		}
 		c.pollPending = false
+		if c.quarantine {
+			if !m.HasBuffer || m.RXFree >= c.win.budget-1 {
+				c.quarantine = false
+				c.broadcastSpaceLocked()
+			} else {
+				c.askStatusLocked()
+			}
+		}
 		close(c.statusCh)
 		c.statusCh = make(chan struct{})
 	case Banner:
+		if c.opened && !c.resetting {
+			// The board reset by itself. Lines written after the reset but
+			// before this banner reached us are in its RX buffer now: send
+			// nothing until a status report shows the buffer empty, and
+			// drop the stray replies meanwhile.
+			c.quarantine = true
+			c.askStatusLocked()
+		}
 		c.resetLocked(ErrReset)
 		c.banner, c.info.Banner = m, m
 		c.banners++

@@ -64,6 +64,7 @@ type Fake struct {
 	changed    chan struct{}
 	closed     bool
 	noStatus   bool
+	allow      int
 	sendWCO    bool
 	settingsMu map[int]string
 }
@@ -156,7 +157,7 @@ func (f *Fake) Unplug() { _ = f.pipe.Close() }
 // board with a full planner does. Real-time bytes are still handled.
 func (f *Fake) Hold() {
 	f.mu.Lock()
-	f.held = true
+	f.held, f.allow = true, 0
 	f.mu.Unlock()
 }
 
@@ -176,10 +177,18 @@ func (f *Fake) SetState(state string) {
 	f.mu.Unlock()
 }
 
+// Allow lets a held fake answer n more lines, then hold again.
+func (f *Fake) Allow(n int) {
+	f.mu.Lock()
+	f.allow += n
+	f.mu.Unlock()
+	f.poke(f.procWake)
+}
+
 // Release undoes Hold.
 func (f *Fake) Release() {
 	f.mu.Lock()
-	f.held = false
+	f.held, f.allow = false, 0
 	f.mu.Unlock()
 	f.poke(f.procWake)
 }
@@ -354,7 +363,7 @@ func (f *Fake) process() {
 			return
 		}
 		f.mu.Lock()
-		for !f.held {
+		for !f.held || f.allow > 0 {
 			i := -1
 			for j, b := range f.rx {
 				if b == '\n' || b == '\r' {
@@ -364,6 +373,9 @@ func (f *Fake) process() {
 			}
 			if i < 0 {
 				break
+			}
+			if f.held {
+				f.allow--
 			}
 			line := string(f.rx[:i])
 			f.rx = append(f.rx[:0], f.rx[i+1:]...)
