@@ -65,7 +65,21 @@
 // end or real-time byte arriving, a parse finishing, a block finishing when
 // a line waits for it, a timer). In real time, Go timers wake about a
 // millisecond late at best; the board still accounts every event at its
-// exact machine time, but answers reach the host up to that late.
+// exact machine time, but answers reach the host up to that late. The host
+// end is handed bytes in USB-sized packets (32 bytes, or the end of a
+// burst), as a CH340 or an Uno's 16U2 does, not byte by byte.
+//
+// # Faults
+//
+// z-drift adds the lost Z to the physical position only (Stats.Physical,
+// probing); the step count and status reports do not see it. A stall keeps
+// the state at Run with FS feed 0 while nothing moves. reset is a
+// brown-out: like a DTR reset, position and parser state are lost and the
+// banner is printed. unplug fails the host endpoint (reads return what had
+// already arrived, then ErrUnplugged); the board runs on, and a host must
+// Connect again after Replug (or after for=). spindle-stuck-off affects
+// only the pin (Spindle, SpindleChanges); GRBL's own reports still claim
+// the spindle runs, as they would with a dead relay.
 //
 // # Concurrency
 //
