@@ -868,7 +868,12 @@ func (c *Conn) handleLine(line string) {
 		}
 		c.pollPending = false
 		if c.quarantine {
-			if !m.HasBuffer || m.RXFree >= c.win.budget-1 {
+			boardRX := c.info.Options.RXBufferSize
+			if boardRX <= 0 {
+				boardRX = DefaultRXBufferSize
+			}
+			// grblHAL reports one byte less than its buffer when empty.
+			if !m.HasBuffer || m.RXFree >= boardRX-1 {
 				c.quarantine = false
 				c.broadcastSpaceLocked()
 			} else {
@@ -885,6 +890,10 @@ func (c *Conn) handleLine(line string) {
 			// drop the stray replies meanwhile.
 			c.quarantine = true
 			c.askStatusLocked()
+		} else {
+			// Our own 0x18 flushed the buffer and nothing was written
+			// after it.
+			c.quarantine = false
 		}
 		c.resetLocked(ErrReset)
 		c.banner, c.info.Banner = m, m

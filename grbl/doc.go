@@ -31,7 +31,10 @@
 // or a real-time byte, are refused before sending (*LineError). $-commands
 // and the EEPROM writers G10 L2/L20, G28.1 and G30.1 are sent alone (see
 // SendAlone). A banner (the board reset) or SoftReset zeroes the count and
-// fails every line in flight with ErrReset. When the port fails, every
+// fails every line in flight with ErrReset. After a reset the board did by
+// itself, lines written just before its banner reached us may sit in its
+// RX buffer (and run): Conn then sends nothing, and drops the stray
+// replies, until a status report shows the RX buffer empty. When the port fails, every
 // outstanding line fails with ErrDisconnected, Done closes, and Acks closes
 // after the last failed ack.
 //
