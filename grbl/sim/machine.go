@@ -161,6 +161,7 @@ func (m *Machine) Connect() (io.ReadWriteCloser, error) {
 	now := m.now()
 	m.b.advance(now)
 	m.b.txWire.clear() // the host flushes the port when it opens it
+	m.b.rxWire.clear() // and a previous host's unsent bytes die with its port
 	m.b.hardReset(now)
 	m.nudge()
 	return ep, nil
