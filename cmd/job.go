@@ -42,6 +42,7 @@ a remote one with --server and --token.`,
 		newCmdJobRunAction(ios, co, "resume", nil),
 		newCmdJobRunAction(ios, co, "abort", nil),
 		newCmdJobWatch(ios, co, nil),
+		newCmdJobDelete(ios, co),
 	)
 	return cmd
 }
@@ -479,6 +480,32 @@ func jobRunActionRun(ctx context.Context, ios IOStreams, o *jobRunActionOptions)
 	}
 	fmt.Fprintf(ios.Out, "run %s %s\n", run.ID, run.State)
 	return nil
+}
+
+func newCmdJobDelete(ios IOStreams, co *clientOptions) *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete ID",
+		Short: "Delete a job with its runs and telemetry",
+		Long: `Delete a job, its runs, their telemetry and its baseline. A job with a queued,
+running or paused run cannot be deleted: abort the run first.`,
+		Example: "  kerf job delete 00A7",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := parseIDArg("job", args[0])
+			if err != nil {
+				return err
+			}
+			c, err := co.client()
+			if err != nil {
+				return err
+			}
+			if err := c.DeleteJob(cmd.Context(), id); err != nil {
+				return daemonErr(fmt.Errorf("job delete: %w", err))
+			}
+			fmt.Fprintf(ios.ErrOut, "deleted job %s\n", id)
+			return nil
+		},
+	}
 }
 
 // jobWatchOptions are the inputs of "kerf job watch".

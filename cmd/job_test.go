@@ -162,6 +162,23 @@ func TestJobListAndShow(t *testing.T) {
 	}
 }
 
+func TestJobDelete(t *testing.T) {
+	js := &webtest.JobService{T: t, DeleteJobFn: func(_ context.Context, id jobs.ID) error {
+		if id == 8 {
+			return fmt.Errorf("job 0008 has run 000D paused (abort it first): %w", jobs.ErrConflict)
+		}
+		return nil
+	}}
+	data := startDaemon(t, &web.Server{Jobs: js})
+	if code, _, stderr := runKerf(t, "job", "delete", "0007", "--data", data); code != 0 || stderr != "deleted job 0007\n" {
+		t.Errorf("code=%d stderr=%q", code, stderr)
+	}
+	code, _, stderr := runKerf(t, "job", "delete", "0008", "--data", data)
+	if want := "kerf: job delete: job 0008 has run 000D paused (abort it first): conflict\n"; code != 1 || stderr != want {
+		t.Errorf("code=%d stderr=%q, want %q", code, stderr, want)
+	}
+}
+
 func TestJobStartAndActions(t *testing.T) {
 	var mu sync.Mutex
 	var log []string
