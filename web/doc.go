@@ -35,7 +35,7 @@
 //
 // mapped from typed errors in one function (classify): ErrBadRequest and
 // jobs.ErrInvalid → 400, ErrUnauthorized → 401, ErrForbidden → 403,
-// jobs.ErrNotFound → 404, jobs.ErrConflict/ErrBusy/ErrBadTransition and
+// jobs.ErrNotFound → 404, ErrMethodNotAllowed → 405, jobs.ErrConflict/ErrBusy/ErrBadTransition and
 // grbl.ErrAlarm/ErrNotIdle → 409, jobs.ErrTooLarge → 413, a Diagnoser (a
 // program GRBL would reject, with its diagnostics in details),
 // jobs.ErrEmpty, ErrUnprocessable and *grbl.Error → 422,
@@ -65,5 +65,6 @@
 // requests in flight and then for every goroutine the server started.
 //
 // Client is safe for concurrent use. A Stream (Client.Watch) is read by one
-// goroutine; its Close may be called from any goroutine and unblocks Next.
+// goroutine; Send and Close may be called from any goroutine, and Close
+// unblocks Next.
 package web
