@@ -289,6 +289,10 @@ func TestSettings(t *testing.T) {
 	if _, err := ProfileSettings("shapeoko"); err == nil || !strings.Contains(err.Error(), "3018pro, longmill30") {
 		t.Errorf("unknown profile error %v", err)
 	}
+	sp, _ := ProfileSettings("3018pro")
+	if sp[130] != 300 || sp[110] != 1000 || sp[100] != 800 || sp[11] != 0.010 {
+		t.Errorf("3018pro %v", sp)
+	}
 	lm, _ := ProfileSettings("longmill30")
 	if lm[130] != 770 || lm[100] != 200 || lm[12] != 0.002 {
 		t.Errorf("longmill30 %v", lm)

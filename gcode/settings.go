@@ -44,10 +44,15 @@ func DefaultSettings() Settings {
 // stockProfile returns the stock `$$` values of a machine kerf targets
 // (ProfileSettings lays them over DefaultSettings), or false if unknown.
 //
-//   - "3018pro": SainSmart/Genmitsu 3018 PRO on its stock Grbl 1.1f board, from
-//     a `$$` dump of that machine published at
-//     https://gist.github.com/netroy/970e7a64fa55346aef5747935857f400
-//     (800 steps/mm, 1500/1500/1200 mm/min, 300 mm/s², travel 299x179x44 mm).
+//   - "3018pro": SainSmart Genmitsu 3018-PROVer (Grbl 1.1f board, 800
+//     steps/mm). Travel 300x180x45 mm is the vendor's published work area.
+//     Rates 1000/1000/600 mm/min and 30 mm/s² are the commonly quoted stock
+//     sheet values, not verified against a primary SainSmart source; they
+//     match kerf's grbl/sim profile so that estimates and simulation agree.
+//     Tuned machines differ a lot (one owner's published 3018 settings,
+//     https://gist.github.com/netroy/970e7a64fa55346aef5747935857f400, use
+//     1500/1500/1200 mm/min and 300 mm/s²): check against your own `$$` with
+//     --settings.
 //   - "longmill30": Sienci LongMill MK1 30x30, from gSender's EEPROM machine
 //     profiles (Sienci-Labs/gsender, LONGMILL_MASTER_LIST_GRBL and
 //     LONGMILL_MK1_30x30): 200 steps/mm, 4000/4000/3000 mm/min,
@@ -56,11 +61,11 @@ func stockProfile(name string) (Settings, bool) {
 	switch name {
 	case "3018pro":
 		return Settings{
-			3: 2, 10: 115, 32: 0,
+			3: 2, 22: 1, 24: 100,
 			100: 800, 101: 800, 102: 800,
-			110: 1500, 111: 1500, 112: 1200,
-			120: 300, 121: 300, 122: 300,
-			130: 299, 131: 179, 132: 44,
+			110: 1000, 111: 1000, 112: 600,
+			120: 30, 121: 30, 122: 30,
+			130: 300, 131: 180, 132: 45,
 		}, true
 	case "longmill30":
 		return Settings{
