@@ -711,6 +711,24 @@ func (c *Conn) requestStatus(force bool) {
 	}
 }
 
+// quietLocked reports whether status report st shows a board with nothing
+// to answer: Idle (or Alarm, where G-code is refused at once), RX buffer
+// and planner empty. Without Bf it can only go by the state.
+func (c *Conn) quietLocked(st Status) bool {
+	if st.State != StateIdle && st.State != StateAlarm {
+		return false
+	}
+	if !st.HasBuffer {
+		return true
+	}
+	boardRX := c.info.Options.RXBufferSize
+	if boardRX <= 0 {
+		boardRX = DefaultRXBufferSize
+	}
+	// grblHAL reports one byte less than its buffer when empty.
+	return st.RXFree >= boardRX-1 && (c.info.PlannerBlocks == 0 || st.PlannerFree >= c.info.PlannerBlocks)
+}
+
 // askStatusLocked queues a '?' for the writer without waiting (the reader
 // must never block on the writer). If the queue is full a '?' is pending
 // anyway.
@@ -868,12 +886,7 @@ func (c *Conn) handleLine(line string) {
 		}
 		c.pollPending = false
 		if c.quarantine {
-			boardRX := c.info.Options.RXBufferSize
-			if boardRX <= 0 {
-				boardRX = DefaultRXBufferSize
-			}
-			// grblHAL reports one byte less than its buffer when empty.
-			if !m.HasBuffer || m.RXFree >= boardRX-1 {
+			if c.quietLocked(m) {
 				c.quarantine = false
 				c.broadcastSpaceLocked()
 			} else {

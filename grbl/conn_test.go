@@ -201,7 +201,7 @@ func TestRealtimeJumpsAheadOfFullBuffer(t *testing.T) {
 
 func TestErrorMappedToTag(t *testing.T) {
 	f := grbltest.New()
-	f.Respond = func(line string) []string {
+	f.Respond = func(line string, s grbltest.Snapshot) []string {
 		switch line {
 		case "M6":
 			return []string{"error:20"}
@@ -346,7 +346,7 @@ func TestLineRefusedBeforeSending(t *testing.T) {
 
 func TestCommand(t *testing.T) {
 	f := grbltest.New()
-	f.Respond = func(line string) []string {
+	f.Respond = func(line string, s grbltest.Snapshot) []string {
 		switch line {
 		case "$999=1":
 			return []string{"error:3"}

@@ -269,9 +269,9 @@ func TestSendAloneOrdering(t *testing.T) {
 			rxUsed int
 		}
 		var alone []seen
-		f.Respond = func(line string) []string {
+		f.Respond = func(line string, s grbltest.Snapshot) []string {
 			if line == "G10L20P1X0" || line == "$#" {
-				alone = append(alone, seen{line, f.Snapshot().RXUsed})
+				alone = append(alone, seen{line, s.RXUsed})
 			}
 			return nil
 		}

@@ -35,7 +35,7 @@ func randomInterleaving(t *testing.T, seed uint64) {
 	}
 	rejected := func(line string) bool { return len(line)%13 == 0 }
 	f := grbltest.New()
-	f.Respond = func(line string) []string {
+	f.Respond = func(line string, s grbltest.Snapshot) []string {
 		if strings.HasPrefix(line, "N") && rejected(line) {
 			return []string{"error:20"}
 		}
@@ -130,16 +130,17 @@ func resetRace(t *testing.T, seed uint64) {
 	}
 	code := func(i int) int { return 1 + i%37 }
 	f := grbltest.New()
-	f.Respond = func(line string) []string {
+	f.Respond = func(line string, s grbltest.Snapshot) []string {
 		var i int
 		if _, err := fmt.Sscanf(line, "N%d", &i); err != nil {
 			return nil
 		}
+		reply := fmt.Sprintf("error:%d", code(i))
 		if resetAt[i] {
 			resetAt[i] = false // only the fake's process goroutine touches it
-			f.Reset()
+			return []string{grbltest.ResetHere, reply}
 		}
-		return []string{fmt.Sprintf("error:%d", code(i))}
+		return []string{reply}
 	}
 	c := mustOpen(t, f, grbl.Options{})
 	go func() {

@@ -14,6 +14,9 @@ import (
 // DefaultBanner is GRBL 1.1h's start-up line.
 const DefaultBanner = "Grbl 1.1h ['$' for help]"
 
+// ResetHere, as a reply from Respond, resets the fake at that point.
+const ResetHere = "\x18reset"
+
 // Fake is a scripted GRBL board. Set the configuration fields, then call
 // Start; they must not be changed afterwards.
 type Fake struct {
@@ -42,8 +45,12 @@ type Fake struct {
 	StartInAlarm bool
 	// Respond, when set, is asked first for the replies to each line; a nil
 	// result falls back to the default behaviour. Replies are written in
-	// order, each followed by "\r\n".
-	Respond func(line string) []string
+	// order, each followed by "\r\n"; the reply ResetHere instead resets
+	// the board at that point (RX buffer emptied, banner printed), so that
+	// the replies after it arrive after the banner. Respond gets the state
+	// of the fake with the line already taken out of the RX buffer. It runs
+	// with the fake locked: it must not call the Fake's methods.
+	Respond func(line string, s Snapshot) []string
 
 	pipe net.Conn
 	wg   sync.WaitGroup
@@ -380,7 +387,13 @@ func (f *Fake) process() {
 			line := string(f.rx[:i])
 			f.rx = append(f.rx[:0], f.rx[i+1:]...)
 			f.lines = append(f.lines, line)
-			f.emitLocked(f.replyLocked(line)...)
+			for _, r := range f.replyLocked(line) {
+				if r == ResetHere {
+					f.resetLocked()
+					continue
+				}
+				f.emitLocked(r)
+			}
 			f.notifyLocked()
 		}
 		f.mu.Unlock()
@@ -389,10 +402,7 @@ func (f *Fake) process() {
 
 func (f *Fake) replyLocked(line string) []string {
 	if f.Respond != nil {
-		f.mu.Unlock()
-		r := f.Respond(line)
-		f.mu.Lock()
-		if r != nil {
+		if r := f.Respond(line, f.snapshotLocked()); r != nil {
 			return r
 		}
 	}
