@@ -114,64 +114,67 @@ func TestCheckJSON(t *testing.T) {
 }
 
 // TestWireFormRunsOnSimulator is the end-to-end proof for `kerf check`: every
-// corpus file that checks clean against the LongMill profile is compiled to
+// corpus file that checks clean against a machine profile is compiled to
 // its wire form and streamed (character counting, 128-byte window) into the
 // simulated GRBL board. The board must answer ok to every line, and kerf's
 // time estimate must be within 5 % of the board's motion time (dwells
 // excluded; M0 lines are left out of the stream so that it never pauses).
 func TestWireFormRunsOnSimulator(t *testing.T) {
-	settings, err := gcode.ProfileSettings("longmill30")
-	if err != nil {
-		t.Fatal(err)
-	}
 	files, err := filepath.Glob("../testdata/corpus/open/*")
 	if err != nil {
 		t.Fatal(err)
 	}
 	streamed := 0
-	for _, file := range files {
-		if strings.HasSuffix(file, ".tsv") {
-			continue
-		}
-		rep, err := checkFile(file, gcode.Options{Settings: settings})
+	for _, profile := range []string{"longmill30", "3018pro"} {
+		settings, err := gcode.ProfileSettings(profile)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !rep.Streamable || rep.WireLines > 50000 {
-			continue
-		}
-		streamed++
-		for _, reset := range []bool{false, true} {
-			name := filepath.Base(file)
-			if reset {
-				name += "/assume-reset"
+		for _, file := range files {
+			if strings.HasSuffix(file, ".tsv") {
+				continue
 			}
-			t.Run(name, func(t *testing.T) {
-				lines := compileWire(t, file, gcode.Options{Settings: settings, AssumeReset: reset})
-				synctest.Test(t, func(t *testing.T) {
-					m, err := sim.New(sim.Options{Profile: "longmill30", LineProcessing: -1, Baud: 2_000_000})
-					if err != nil {
-						t.Fatal(err)
-					}
-					defer m.Close()
-					rw, err := m.Connect()
-					if err != nil {
-						t.Fatal(err)
-					}
-					defer rw.Close()
-					errs := streamCharCounted(t, rw, append(lines, "G4P0"))
-					if len(errs) != 0 {
-						t.Fatalf("the board rejected wire lines: %v", errs)
-					}
-					st := m.Stats()
-					motion := st.MotionTime.Seconds()
-					est := rep.EstimatedSeconds - rep.DwellSeconds
-					t.Logf("%d wire lines: board motion %.2f s, kerf estimate %.2f s", len(lines), motion, est)
-					if motion > 0 && math.Abs(est-motion) > 0.05*motion {
-						t.Errorf("estimate %.2f s is more than 5%% from the board's %.2f s", est, motion)
-					}
+			rep, err := checkFile(file, gcode.Options{Settings: settings})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !rep.Streamable || rep.WireLines > 50000 {
+				continue
+			}
+			streamed++
+			for _, reset := range []bool{false, true} {
+				name := profile + "/" + filepath.Base(file)
+				if reset {
+					name += "/assume-reset"
+				}
+				t.Run(name, func(t *testing.T) {
+					lines := compileWire(t, file, gcode.Options{Settings: settings, AssumeReset: reset})
+					synctest.Test(t, func(t *testing.T) {
+						m, err := sim.New(sim.Options{Profile: profile, LineProcessing: -1, Baud: 2_000_000})
+						if err != nil {
+							t.Fatal(err)
+						}
+						defer m.Close()
+						rw, err := m.Connect()
+						if err != nil {
+							t.Fatal(err)
+						}
+						defer rw.Close()
+						// $X first: a board with homing enabled starts in alarm.
+						errs := streamCharCounted(t, rw, append(append([]string{"$X"}, lines...), "G4P0"))
+						if len(errs) != 0 {
+							t.Fatalf("the board rejected wire lines: %v", errs)
+						}
+						st := m.Stats()
+						motion := st.MotionTime.Seconds()
+						est := rep.EstimatedSeconds - rep.DwellSeconds
+						t.Logf("%d wire lines: board motion %.2f s, kerf estimate %.2f s", len(lines), motion, est)
+						if motion > 0 && math.Abs(est-motion) > 0.05*motion {
+							t.Errorf("estimate %.2f s is more than 5%% from the board's %.2f s", est, motion)
+						}
+					})
 				})
-			})
+			}
 		}
 	}
 	if streamed < 5 {
