@@ -911,7 +911,9 @@ func (c *Conn) handleLine(line string) {
 		c.resetLocked(ErrReset)
 		c.banner, c.info.Banner = m, m
 		c.banners++
-		c.alarm, c.startupLocked = nil, false
+		// An alarm survives the reset (GRBL comes back locked after ALARM:3
+		// and its kin); the next non-Alarm report clears it.
+		c.startupLocked = false
 		// GRBL re-sends WCO and Ov after a reset; G92 and the overrides
 		// were cleared by it, so the cached values are stale.
 		c.status.WCO, c.status.HasWCO = nil, false

@@ -139,3 +139,21 @@ func TestAlarmTracking(t *testing.T) {
 		}
 	})
 }
+
+func TestAlarmSurvivesReset(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := grbltest.New()
+		c := mustOpen(t, f, grbl.Options{})
+		// Reset during motion: ALARM:3, then the banner and the lock message.
+		f.Push("ALARM:3")
+		f.Reset()
+		f.Push("[MSG:'$H'|'$X' to unlock]")
+		if _, err := c.WaitStatus(t.Context(), func(s grbl.Status) bool { return s.State == grbl.StateAlarm }); err != nil {
+			t.Fatal(err)
+		}
+		var ae *grbl.AlarmStateError
+		if err := c.CheckIdle(t.Context()); !errors.As(err, &ae) || ae.Alarm == nil || ae.Alarm.Code != 3 {
+			t.Fatalf("CheckIdle after ALARM:3 and reset = %v, want ALARM:3", err)
+		}
+	})
+}
