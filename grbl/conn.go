@@ -742,14 +742,20 @@ func (c *Conn) askStatusLocked() {
 
 // WaitStatus waits for a status report received after the call that
 // satisfies ok, and returns it (merged as Status does). It asks for one
-// at once with '?'.
+// at once with '?', and again every PollTimeout while none comes (so it
+// works with polling disabled).
 func (c *Conn) WaitStatus(ctx context.Context, ok func(Status) bool) (Status, error) {
 	c.mu.Lock()
 	ch := c.statusCh
 	c.mu.Unlock()
 	c.requestStatus(true)
+	retry := time.NewTicker(c.opts.PollTimeout)
+	defer retry.Stop()
 	for {
 		select {
+		case <-retry.C:
+			c.requestStatus(false)
+			continue
 		case <-ch:
 		case <-ctx.Done():
 			return Status{}, fmt.Errorf("wait for status: %w", ctx.Err())

@@ -1,10 +1,12 @@
 package grbl_test
 
 import (
+	"bytes"
 	"errors"
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/kerf-cnc/kerf/grbl"
 	"github.com/kerf-cnc/kerf/grbl/grbltest"
@@ -154,6 +156,29 @@ func TestAlarmSurvivesReset(t *testing.T) {
 		var ae *grbl.AlarmStateError
 		if err := c.CheckIdle(t.Context()); !errors.As(err, &ae) || ae.Alarm == nil || ae.Alarm.Code != 3 {
 			t.Fatalf("CheckIdle after ALARM:3 and reset = %v, want ALARM:3", err)
+		}
+	})
+}
+
+func TestWaitStatusRetries(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := grbltest.New()
+		c := mustOpen(t, f, grbl.Options{PollTimeout: time.Second}) // polling off
+		f.IgnoreStatus(true)                                        // e.g. homing
+		got := make(chan error, 1)
+		go func() {
+			_, err := c.WaitStatus(t.Context(), func(s grbl.Status) bool { return s.State == grbl.StateIdle })
+			got <- err
+		}()
+		time.Sleep(3*time.Second + time.Millisecond)
+		synctest.Wait()
+		if n := bytes.Count(f.Snapshot().Realtime, []byte{'?'}); n < 4 {
+			t.Errorf("'?' sent %d times in 3 s without answers, want one per PollTimeout", n)
+		}
+		f.IgnoreStatus(false)
+		time.Sleep(time.Second)
+		if err := <-got; err != nil {
+			t.Fatalf("WaitStatus = %v", err)
 		}
 	})
 }
