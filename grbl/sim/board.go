@@ -102,7 +102,8 @@ type board struct {
 	spindleStop   bool          // 0x9E active in hold
 	probeRun      *probeRun
 	homeUntil     time.Duration
-	homeFail      int // alarm the running homing cycle ends in (9: no switch found)
+	homeFail      int           // alarm the running homing cycle ends in (9: no switch found)
+	motionEnd     time.Duration // end of the span motionTo is integrating
 	stallUntil    time.Duration
 	stallForever  bool
 
@@ -246,6 +247,10 @@ func (b *board) flushAll() {
 func (b *board) boot(t time.Duration) {
 	b.booting = false
 	b.emit(t, banner)
+	if b.set.flag(21) && b.limitsPressed() != 0 {
+		b.state = sAlarm
+		b.emitLine(t, "[MSG:Check Limits]")
+	}
 	if b.state == sAlarm || b.state == sSleep {
 		b.state = sAlarm
 		b.emitLine(t, "[MSG:'$H'|'$X' to unlock]")
@@ -378,12 +383,18 @@ func (b *board) nextEvent(now time.Duration) (time.Duration, bool) {
 	}
 	// Motion is integrated lazily whenever anything looks at it; it needs a
 	// wake-up of its own only when a line, a probe or an alarm waits on it.
-	waiting := b.exec != nil || b.probeRun != nil || b.alarmOnStop != 0 || b.jogCancel
+	// With hard limits on, each block is checked for a switch it will hit.
+	waiting := b.exec != nil || b.probeRun != nil || b.alarmOnStop != 0 || b.jogCancel || b.set.flag(21)
 	if waiting && b.motionActive() && !b.stalled(now) {
 		if b.mo.q[0].kind == bkProbe {
 			take(now + time.Millisecond)
 		} else {
 			take(now + dur(b.mo.frontTime()))
+		}
+		if b.set.flag(21) {
+			if s, ok := b.switchDistance(b.mo.q[0]); ok {
+				take(now + dur(b.mo.timeTo(s)))
+			}
 		}
 	}
 	for _, f := range b.faults {
@@ -811,10 +822,14 @@ func (b *board) motionTo(t time.Duration) (emptyAt time.Duration) {
 		}
 	}
 	dt := secs(t - from)
+	b.motionEnd = t
 	rate := b.driftRate()
 	onStep := func(p *plBlock, s0, s1 float64) bool {
 		if rate > 0 && p.loaded && p.unit[2] < 0 {
 			b.drift += rate * (s1 - s0) * -p.unit[2]
+		}
+		if b.set.flag(21) && b.hardLimit(p, s0, s1) {
+			return true
 		}
 		if p.kind == bkProbe && b.probeRun != nil && !b.probeRun.hit {
 			contact := b.probeContact()
@@ -849,6 +864,90 @@ func (b *board) motionTo(t time.Duration) (emptyAt time.Duration) {
 		return t - dur(dt)
 	}
 	return t
+}
+
+// limitsPressed returns the limit switches (bit 0 X, 1 Y, 2 Z) the carriage
+// is pushing on. Each axis has one switch, on its homing side, where homing
+// finds it: physical 0, or -travel when $23 inverts the axis.
+func (b *board) limitsPressed() int {
+	p := b.physical()
+	mask := 0
+	for i := 0; i < 3; i++ {
+		if b.set.mask(23)&(1<<i) != 0 {
+			if p[i] < -b.set.travel(i)-1e-6 {
+				mask |= 1 << i
+			}
+		} else if p[i] > 1e-6 {
+			mask |= 1 << i
+		}
+	}
+	return mask
+}
+
+// hardLimit checks a piece of travel (s0→s1 along p) against the switches;
+// on a hit it puts the carriage where the switch closed and raises ALARM:1.
+func (b *board) hardLimit(p *plBlock, s0, s1 float64) bool {
+	if b.limitsPressed() == 0 {
+		return false
+	}
+	hit := s1
+	for i := 0; i < 3; i++ {
+		if p.unit[i] == 0 {
+			continue
+		}
+		bound := 0.0
+		if b.set.mask(23)&(1<<i) != 0 {
+			bound = -b.set.travel(i)
+		}
+		off := b.frameOff[i]
+		if i == 2 {
+			off += b.drift
+		}
+		if b.limitsPressed()&(1<<i) == 0 {
+			continue
+		}
+		s := (bound - off - p.start[i]) / p.unit[i]
+		s = math.Max(s0, math.Min(s, s1))
+		if s < hit {
+			hit = s
+		}
+	}
+	b.mo.s = hit
+	for i := 0; i < 3; i++ {
+		b.mo.pos[i] = p.start[i] + p.unit[i]*hit
+	}
+	b.mo.v = 0
+	b.exec = nil // the line waiting on the planner gets no answer; a reset follows
+	b.raiseAlarm(1, b.motionEnd)
+	return true
+}
+
+// switchDistance is how far along p (from its start) the carriage reaches
+// a limit switch, if it does.
+func (b *board) switchDistance(p *plBlock) (float64, bool) {
+	best, found := p.length, false
+	for i := 0; i < 3; i++ {
+		if p.unit[i] == 0 {
+			continue
+		}
+		bound := 0.0
+		inverted := b.set.mask(23)&(1<<i) != 0
+		if inverted {
+			bound = -b.set.travel(i)
+		}
+		if (inverted && p.unit[i] > 0) || (!inverted && p.unit[i] < 0) {
+			continue // moving away from this switch
+		}
+		off := b.frameOff[i]
+		if i == 2 {
+			off += b.drift
+		}
+		s := (bound - off - p.start[i]) / p.unit[i]
+		if s >= b.mo.s && s < best {
+			best, found = s+1e-5, true // just past the switch's trip point
+		}
+	}
+	return best, found
 }
 
 func (b *board) driftRate() float64 {

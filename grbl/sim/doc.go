@@ -37,8 +37,13 @@
 //     stall, spontaneous reset, unplug/replug, error:N or ALARM:N at a given
 //     line, spindle output stuck off.
 //
-// Not modelled: hard limits and limit switches (homing is timed from the
-// settings, not searched), laser mode's output gating ($32 is stored only),
+//   - Limit switches, one per axis on its homing side (where homing finds
+//     it): with $21=1 running into one stops the machine there with
+//     ALARM:1 and the lock-up, a pressed switch shows in Pn and gives
+//     [MSG:Check Limits] at boot. Homing is timed from $24–$27 and the
+//     distance to the switches (ALARM:9 beyond 1.5 × travel).
+//
+// Not modelled: laser mode's output gating ($32 is stored only),
 // parking, line numbers in reports (a stock build has none), EEPROM
 // corruption, the door pin (the door always reads closed, so Door:1 never
 // shows), XY probing (only Z contact closes the probe).

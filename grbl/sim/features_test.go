@@ -454,3 +454,31 @@ func TestHighBytesDropped(t *testing.T) {
 		h.expect("[GC:G0 G54 G17 G21 G90 G94 M5 M9 T0 F0 S0]", "ok")
 	})
 }
+
+func TestHardLimit(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := mustMachine(t, Options{Settings: map[int]float64{21: 1}})
+		h := mustConnect(t, m)
+		h.cmd("G0 X-5")
+		h.send("G1 X5 F300\n")                               // the X switch sits at machine 0
+		h.expect("ok", "ALARM:1", "[MSG:Reset to continue]") // queued at once; the switch trips mid-move
+		if x := m.Stats().Commanded[0]; x < -1e-6 || x > 1e-6 {
+			t.Fatalf("stopped at X=%v, want at the switch (0)", x)
+		}
+		h.noLine(time.Second)
+		h.send("\x18")
+		h.expect("", "Grbl 1.1h ['$' for help]", "[MSG:'$H'|'$X' to unlock]")
+	})
+}
+
+func TestCheckLimitsAtBoot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		on := [3]float64{0.5, -10, -10} // X pushed past its switch
+		m := mustMachine(t, Options{Settings: map[int]float64{21: 1}, HomePosition: &on})
+		h := connectRaw(t, m)
+		h.expect("", "Grbl 1.1h ['$' for help]", "[MSG:Check Limits]", "[MSG:'$H'|'$X' to unlock]")
+		if s := h.status(); !strings.Contains(s, "|Pn:X") {
+			t.Fatalf("%q, want Pn:X", s)
+		}
+	})
+}

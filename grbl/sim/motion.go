@@ -196,20 +196,31 @@ func (m *motion) frontTime() float64 {
 	if len(m.q) == 0 {
 		return 0
 	}
+	return m.timeTo(m.q[0].length)
+}
+
+// timeTo predicts the time until the front block has travelled to distance
+// goal (or the machine stops, when holding).
+func (m *motion) timeTo(goal float64) float64 {
 	v, s, t := m.v, m.s, 0.0
-	for i := 0; i < 64; i++ {
+	for i := 0; i < 64 && s < goal-distEps; i++ {
 		acc, dur := m.phase(v, s)
 		if dur <= 0 {
 			return t
 		}
 		ds := v*dur + 0.5*acc*dur*dur
+		if s+ds > goal { // solve s + v·h + a·h²/2 = goal within this phase
+			d := goal - s
+			if math.Abs(acc) < 1e-12 {
+				return t + d/math.Max(v, 1e-9)
+			}
+			disc := math.Max(v*v+2*acc*d, 0)
+			return t + (-v+math.Sqrt(disc))/acc
+		}
 		v = math.Max(v+acc*dur, 0)
 		s += ds
 		t += dur
 		if m.holding && v <= 1e-9 {
-			return t
-		}
-		if m.q[0].length-s <= distEps {
 			return t
 		}
 	}

@@ -117,8 +117,18 @@ func (b *board) statusReport() string {
 	sb.WriteString(b.fmtRate(feed))
 	sb.WriteString(",")
 	sb.WriteString(strconv.FormatFloat(math.Round(b.spRPM), 'f', 0, 64))
+	pn := ""
 	if b.probeContact() {
-		sb.WriteString("|Pn:P")
+		pn = "P"
+	}
+	lim := b.limitsPressed()
+	for i, c := range "XYZ" {
+		if lim&(1<<i) != 0 {
+			pn += string(c)
+		}
+	}
+	if pn != "" {
+		sb.WriteString("|Pn:" + pn)
 	}
 	if b.wcoCounter > 0 {
 		b.wcoCounter--
