@@ -9,30 +9,38 @@
 //     rate. Real-time bytes (?, !, ~, 0x18, 0x84, 0x85, 0x90–0x9E, 0xA0,
 //     0xA1) act when they arrive, behind the bytes ahead of them, and never
 //     enter the RX buffer; other bytes ≥ 0x80 are dropped.
+//
 //   - The 128-byte RX ring: bytes arriving when it is full are dropped and
 //     counted in Stats.Overflows (a sender bug). The 104-byte TX buffer
 //     stalls the board when the host side cannot keep up.
+//
 //   - protocol_main_loop's pre-filter (spaces, control characters, comments,
 //     block delete, upper-casing, the 79-character limit → error:11), and
 //     the parser of gcode.c with its error codes, modal state, G10/G28/G30/
 //     G53/G92/G43.1, arcs in both forms, G93, inches.
+//
 //   - `$` commands: $, $$, $#, $G, $I, $I=, $N, $Nx=, $x=val, $C, $X, $H,
 //     $J=, $RST=$/#/*, $SLP, with GRBL's state rules (error:8) and texts.
+//
 //   - A 15-block planner: `ok` when a line's blocks are queued (so acks are
 //     late when it is full), the board's parse time per line (default 4 ms,
 //     from "roughly 250 blocks/s on an Uno"), and the lines that wait for
 //     the planner to drain (spindle and coolant changes, S while on, G4,
 //     M0, M2/M30, G38.x, EEPROM writers, work offset changes).
+//
 //   - Motion: trapezoids from $110–$112 and $120–$122, GRBL's junction
 //     deviation formula with backward/forward planning, arcs cut by $12,
 //     feed/rapid/spindle overrides, feed hold, resume, safety door, jog and
 //     jog cancel, soft reset (ALARM:3 when moving), soft limits (ALARM:2 and
 //     the lock-up), homing ($22–$27), probing G38.2–G38.5 against a
 //     ProbeSurface (ALARM:4/5, [PRB:…]).
+//
 //   - Status reports with every 1.1 field and GRBL's WCO/Ov cadence.
+//
 //   - The spindle pins (PWM duty from S, $30, $31 and the override;
 //     direction) and flood coolant, readable with Machine.Spindle and
 //     watchable with Machine.SpindleChanges.
+//
 //   - Faults (Options.Faults, ParseFault): Z losing steps under load, feed
 //     stall, spontaneous reset, unplug/replug, error:N or ALARM:N at a given
 //     line, spindle output stuck off.
