@@ -32,6 +32,7 @@ func BenchmarkStream(b *testing.B) {
 		lines[i] = streamLine(i)
 	}
 	acked := make(chan error, 1)
+	b.ReportAllocs()
 	b.ResetTimer()
 	cpu0, wall0 := cpuTime(b), time.Now()
 	go func() {
