@@ -129,6 +129,7 @@ type Error struct {
 	Tag  int64  // the caller's tag for that line (e.g. its source line number)
 }
 
+// Error formats the code, its meaning and, when known, the line it answers.
 func (e *Error) Error() string {
 	s := "error:" + strconv.Itoa(e.Code) + " (" + e.Text + ")"
 	if e.Line != "" {
@@ -145,6 +146,7 @@ type Alarm struct {
 	Text string // what the code means
 }
 
+// Error formats the alarm code and its meaning.
 func (a *Alarm) Error() string {
 	return "ALARM:" + strconv.Itoa(a.Code) + " (" + a.Text + ")"
 }
@@ -169,6 +171,7 @@ type AlarmStateError struct {
 	Alarm *Alarm // nil when the board did not say which alarm
 }
 
+// Error says which alarm holds the board and how to clear it.
 func (e *AlarmStateError) Error() string {
 	if e.Alarm == nil {
 		return "board is in alarm state (locked at start-up, e.g. homing enabled): send $H to home or $X to unlock"

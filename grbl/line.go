@@ -61,6 +61,7 @@ type LineError struct {
 	Err    error // ErrLineTooLong or ErrBadLine
 }
 
+// Error names the line, the column when there is one, and the reason.
 func (e *LineError) Error() string {
 	if e.Column > 0 {
 		return fmt.Sprintf("line %q column %d: %s", e.Line, e.Column, e.Reason)

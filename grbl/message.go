@@ -85,7 +85,7 @@ type Banner struct {
 	Raw      string
 }
 
-// Unknown is any line kert does not understand; it is kept, never fatal.
+// Unknown is any line kerf does not understand; it is kept, never fatal.
 type Unknown struct{ Line string }
 
 // Modal is the "[GC:...]" answer to "$G", split by modal group.
