@@ -526,10 +526,17 @@ func (c *Conn) push(ctx context.Context, s sent) error {
 			return err
 		}
 		if !c.resetting && !c.quarantine && c.win.fits(s.n) && len(c.win.queue) < MaxLinesInFlight {
-			c.win.push(s)
-			c.lines <- wline{gen: c.gen.Load(), b: []byte(s.line + "\n")}
-			c.mu.Unlock()
-			return nil
+			select {
+			case c.lines <- wline{gen: c.gen.Load(), b: []byte(s.line + "\n")}:
+				c.win.push(s)
+				c.mu.Unlock()
+				return nil
+			default:
+				// Cannot happen while every ok answers one written line;
+				// never block while holding mu.
+				c.mu.Unlock()
+				return fmt.Errorf("grbl: writer queue full (%d lines): replies out of step with sent lines", MaxLinesInFlight)
+			}
 		}
 		ch := c.space
 		c.mu.Unlock()
