@@ -902,7 +902,8 @@ func (c *Conn) handleLine(line string) {
 			if c.quietLocked(m) {
 				c.quarantine = false
 				c.broadcastSpaceLocked()
-			} else {
+			} else if c.opts.PollInterval < 0 {
+				// No poller to ask again at its pace.
 				c.askStatusLocked()
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/kerf-cnc/kerf/grbl"
 	"github.com/kerf-cnc/kerf/grbl/grbltest"
@@ -170,4 +171,43 @@ func resetRace(t *testing.T, seed uint64) {
 	if resets == 0 {
 		t.Errorf("no line failed with ErrReset: the test did not reset")
 	}
+}
+
+// TestResetRaceWithPoller is TestResetRace with the status poller on: the
+// quarantine then ends on the poller's reports.
+func TestResetRaceWithPoller(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := grbltest.New()
+		f.Respond = func(line string, _ grbltest.Snapshot) []string {
+			if line == "N5" {
+				return []string{grbltest.ResetHere, "ok"}
+			}
+			return nil
+		}
+		c := mustOpen(t, f, grbl.Options{PollInterval: 200 * time.Millisecond})
+		send := func(from, to int) {
+			for i := from; i < to; i++ {
+				if err := c.Send(t.Context(), fmt.Sprintf("N%d", i), int64(i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		check := func(from, to int) {
+			for i := from; i < to; i++ {
+				a := <-c.Acks()
+				// N5 resets the board: it and the lines behind it are lost.
+				wantReset := i >= 5 && i < 10
+				if a.Tag != int64(i) || wantReset != (a.Err == grbl.ErrReset) || (!wantReset && a.Err != nil) {
+					t.Fatalf("ack %d = %+v, want reset %v", i, a, wantReset)
+				}
+			}
+		}
+		send(0, 10) // all fit in the budget at once
+		check(0, 10)
+		send(10, 20) // flows once a poll shows the board quiet
+		check(10, 20)
+		if s := f.Snapshot(); s.Overflow != 0 {
+			t.Errorf("overflow %d", s.Overflow)
+		}
+	})
 }
