@@ -58,11 +58,19 @@ type Progress struct {
 // Result summarises a finished stream.
 type Result struct {
 	Progress
+	// StreamTime is the time from the first line sent to the last
+	// acknowledgement: the streaming phase, whose rate the wire, the board
+	// or the motion bounds.
+	StreamTime time.Duration
 	// EndOverhead is the time from the last acknowledgement to the machine
 	// reported Idle with an empty planner (the program's tail motion plus
-	// one status period).
+	// the status round trip).
 	EndOverhead time.Duration
 }
+
+// endPoll is how often the end of a stream asks for a status report while
+// the tail of the program runs out.
+const endPoll = 50 * time.Millisecond
 
 // Stream sends one program through a Conn with character counting, maps
 // acknowledgements back to source lines, and on any failure stops the
@@ -101,6 +109,7 @@ type Stream struct {
 	executed ring   // acknowledged motion lines, newest last
 	prog     Progress
 	started  time.Time
+	firstAt  time.Time // first line written
 	stopErr  error
 	cancel   context.CancelCauseFunc
 }
@@ -215,6 +224,11 @@ func (s *Stream) Run(ctx context.Context) (Result, error) {
 	}
 	if !lastAckAt.IsZero() {
 		res.EndOverhead = s.now().Sub(lastAckAt)
+		s.mu.Lock()
+		if !s.firstAt.IsZero() {
+			res.StreamTime = lastAckAt.Sub(s.firstAt)
+		}
+		s.mu.Unlock()
 	}
 	return res, nil
 }
@@ -252,6 +266,9 @@ func (s *Stream) send(ctx context.Context) error {
 			return causeOr(ctx, err)
 		}
 		s.mu.Lock()
+		if s.firstAt.IsZero() {
+			s.firstAt = s.now()
+		}
 		s.prog.Sent++
 		s.prog.BytesSent += int64(n)
 		s.prog.LastSent = wl.Source
@@ -281,12 +298,22 @@ func (s *Stream) watch(ctx context.Context, sendDone <-chan struct{}) (lastAck t
 	}
 	var lastStatusAt time.Time
 	sendFinished := false
-	idleAsked := false
+	var endTick *time.Ticker // runs once every line is acknowledged
+	defer func() {
+		if endTick != nil {
+			endTick.Stop()
+		}
+	}()
 	for {
-		if sendFinished && s.allAcked() && !idleAsked {
-			// Ask for a report now rather than waiting for the poller.
-			idleAsked = true
-			_ = s.Conn.Realtime(grbl.RTStatus) // best effort; the poller asks again
+		var endTickC <-chan time.Time
+		if sendFinished && s.allAcked() {
+			if endTick == nil {
+				// Ask for reports now and often rather than waiting for
+				// the poller: the end of the job is detected sooner.
+				_ = s.Conn.Realtime(grbl.RTStatus)
+				endTick = time.NewTicker(endPoll)
+			}
+			endTickC = endTick.C
 		}
 		var sendDoneCh <-chan struct{}
 		if !sendFinished {
@@ -298,6 +325,8 @@ func (s *Stream) watch(ctx context.Context, sendDone <-chan struct{}) (lastAck t
 			return lastAck
 		case <-sendDoneCh:
 			sendFinished = true
+		case <-endTickC:
+			_ = s.Conn.Realtime(grbl.RTStatus)
 		case a, ok := <-s.Conn.Acks():
 			if !ok {
 				s.fail(0, s.Conn.Err())
