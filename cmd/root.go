@@ -47,6 +47,7 @@ func NewCmdRoot(ios IOStreams) *cobra.Command {
 		newCmdStatus(ios),
 		newCmdMachine(ios),
 		newCmdBackup(ios),
+		newCmdVersion(ios),
 	)
 	return root
 }
