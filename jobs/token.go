@@ -3,7 +3,9 @@ package jobs
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -108,16 +110,46 @@ func HashTokenSecret(secret string) []byte {
 
 // CheckToken authenticates a bearer token secret and returns the token's
 // name. Errors: ErrNotFound for an unknown or revoked secret (including an
-// empty one).
+// empty one). AuthenticateToken also returns the role.
 func (s *Store) CheckToken(ctx context.Context, secret string) (string, error) {
+	name, _, err := s.AuthenticateToken(ctx, secret)
+	return name, err
+}
+
+// AuthenticateToken authenticates a bearer token secret and returns the
+// token's name and role. Errors: ErrNotFound for an unknown or revoked
+// secret (including an empty one).
+func (s *Store) AuthenticateToken(ctx context.Context, secret string) (name, role string, err error) {
 	if secret == "" {
-		return "", fmt.Errorf("token: empty secret: %w", ErrNotFound)
+		return "", "", fmt.Errorf("token: empty secret: %w", ErrNotFound)
 	}
 	t, err := s.TokenByHash(ctx, HashTokenSecret(secret))
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	return t.Name, nil
+	return t.Name, t.Role, nil
+}
+
+// TokenSecretPrefix starts every secret IssueToken makes, so a leaked
+// secret is recognisable (e.g. by secret scanners).
+const TokenSecretPrefix = "kerf_"
+
+// tokenSecretBytes is the entropy of an issued secret: 256 bits.
+const tokenSecretBytes = 32
+
+// IssueToken makes a new random secret (TokenSecretPrefix followed by 256
+// random bits in unpadded base64url), stores a token called name with role
+// under its hash, and returns the token and the secret. The secret is not
+// kept anywhere: the caller shows it once. Errors: as CreateToken.
+func (s *Store) IssueToken(ctx context.Context, name, role string) (Token, string, error) {
+	raw := make([]byte, tokenSecretBytes)
+	_, _ = rand.Read(raw) // crypto/rand.Read never fails (it crashes the program instead)
+	secret := TokenSecretPrefix + base64.RawURLEncoding.EncodeToString(raw)
+	t, err := s.CreateToken(ctx, Token{Name: name, Role: role, Hash: HashTokenSecret(secret)})
+	if err != nil {
+		return Token{}, "", err
+	}
+	return t, secret, nil
 }
 
 // Tokens lists all tokens, oldest first.
