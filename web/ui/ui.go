@@ -5,18 +5,13 @@ import (
 	"io/fs"
 )
 
-//go:embed static
+// assets holds the panel: the page, its style sheet, its ES modules and
+// the icon. Only these paths are embedded; e2e/ and the Go files are not.
+//
+//go:embed index.html style.css favicon.svg js
 var assets embed.FS
 
 // FS returns the panel's assets rooted at the site root: "index.html",
-// "app.js", "style.css" and the rest sit at the top level, ready for
-// http.FileServerFS or an SPA fallback that serves "index.html" for
-// unknown paths.
-func FS() fs.FS {
-	sub, err := fs.Sub(assets, "static")
-	if err != nil {
-		// fs.Sub fails only on an invalid path; "static" is a constant.
-		panic("ui: embedded assets: " + err.Error())
-	}
-	return sub
-}
+// "style.css", "favicon.svg" and the modules under "js/". Serve it with
+// http.FileServerFS, sending unknown non-API paths to "index.html".
+func FS() fs.FS { return assets }

@@ -1,0 +1,866 @@
+// app.js: kerf's control panel. It mirrors the daemon's state from the
+// REST API (/api/v1) and keeps it current from the websocket event stream,
+// resuming with ?since=SEQ after a lost connection. Controls are real
+// buttons that call the API; every failure is shown with the API's message.
+
+import { API, APIError } from './api.js';
+import { EventStream } from './stream.js';
+import { parse } from './gcode.js';
+import { Preview, outside } from './preview.js';
+import { lineChart, rangeChart } from './chart.js';
+
+const $ = (sel, root = document) => root.querySelector(sel);
+const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
+
+const ROLES = { viewer: 0, operator: 1, admin: 2 };
+const ACTIVE = new Set(['queued', 'running', 'paused']);
+const CONTINUOUS_JOG_MM = 1000; // a "hold to move" jog's distance; GRBL soft limits clip it, release cancels it
+
+/** State mirrors the daemon. */
+const S = {
+  user: null,
+  role: 'viewer',
+  streamOpen: false,
+  lost: false, // the stream was open, or tried, and is down now
+  machine: null,
+  alarm: null,
+  travel: null,
+  jobs: [],
+  programs: new Map(), // job id → { parsed, src: string[] }
+  run: null,
+  progress: { line: 0, t0: 0, runningMs: 0 },
+  prompt: null,
+  drift: { run: null, points: [], limit: 0 },
+  verdict: null,
+  previewJob: null,
+};
+
+const api = new API({ onUnauthorized: () => showLogin() });
+const stream = new EventStream('/api/v1/ws', {
+  onOpen: () => { S.streamOpen = true; S.lost = false; renderConn(); reload(); },
+  onLost: () => { S.streamOpen = false; S.lost = true; renderConn(); checkSession(); },
+  onGap: () => reload(),
+  onEvent: (ev) => applyEvent(ev),
+});
+let preview;
+
+// ---------- helpers ----------
+
+function toast(msg, kind = 'info') {
+  const t = $('#toast');
+  t.className = `banner banner-${kind}`;
+  t.textContent = msg;
+  t.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { t.hidden = true; }, kind === 'error' ? 12000 : 5000);
+}
+
+/** act runs an API call from a control and reports its failure. */
+async function act(what, fn) {
+  try {
+    const r = await fn();
+    return r;
+  } catch (err) {
+    const code = err instanceof APIError ? ` (${err.status || 'no answer'} ${err.code})` : '';
+    toast(`${what} failed${code}: ${err.message}`, 'error');
+    return undefined;
+  }
+}
+
+function mm(v) { return Number.isFinite(v) ? v.toFixed(3) : '—'; }
+
+function dur(ms) {
+  if (!Number.isFinite(ms) || ms < 0) return '—';
+  const s = Math.round(ms / 1000);
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const ss = String(s % 60).padStart(2, '0');
+  return h ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`;
+}
+
+function text(sel, v) { const e = $(sel); if (e) e.textContent = v; }
+
+function check(job) {
+  if (!job.check) return null;
+  try { return typeof job.check === 'string' ? JSON.parse(job.check) : job.check; } catch { return null; }
+}
+
+function confirmDlg(msg) {
+  const d = $('#confirm-dlg');
+  text('#confirm-text', msg);
+  d.returnValue = '';
+  d.showModal();
+  return new Promise((resolve) => d.addEventListener('close', () => resolve(d.returnValue === 'ok'), { once: true }));
+}
+
+// ---------- session ----------
+
+async function checkSession() {
+  try {
+    const me = await api.me();
+    setUser(me);
+    return true;
+  } catch (err) {
+    if (err instanceof APIError && err.status === 401) { showLogin(); return false; }
+    if (err instanceof APIError && err.status === 404) {
+      // A daemon without login sessions (the trusted Unix socket, or an
+      // older daemon): every request is already authorised.
+      setUser({ name: 'local', role: 'admin', noLogin: true });
+      return true;
+    }
+    return false; // the daemon is unreachable: the connection banner says so
+  }
+}
+
+function setUser(me) {
+  S.user = me;
+  S.role = me.role in ROLES ? me.role : 'viewer';
+  text('#whoami', `${me.name} (${S.role})`);
+  $('#logout').hidden = !!me.noLogin;
+  renderControls();
+}
+
+function showLogin(message) {
+  const d = $('#login-dlg');
+  stream.stop();
+  S.streamOpen = false;
+  renderConn();
+  const e = $('#login-error');
+  e.hidden = !message;
+  e.textContent = message || '';
+  if (!d.open) d.showModal();
+  $('#login-user').focus();
+}
+
+async function onLogin(ev) {
+  ev.preventDefault();
+  const user = $('#login-user').value.trim();
+  const pass = $('#login-pass').value;
+  $('#login-submit').disabled = true;
+  try {
+    await api.login(user, pass);
+    $('#login-pass').value = '';
+    $('#login-dlg').close();
+    if (await checkSession()) stream.start();
+  } catch (err) {
+    const msg = err.status === 401 ? 'Wrong user name or password.'
+      : err.status === 429 ? `Too many attempts: ${err.message}` : err.message;
+    showLogin(msg);
+  } finally {
+    $('#login-submit').disabled = false;
+  }
+}
+
+async function onLogout() {
+  await act('Log out', () => api.logout());
+  S.user = null;
+  text('#whoami', '');
+  $('#logout').hidden = true;
+  showLogin();
+}
+
+// ---------- loading ----------
+
+let reloading = null;
+/** reload fetches everything the panel mirrors (after hello or a gap). */
+function reload() {
+  if (reloading) return reloading;
+  reloading = (async () => {
+    await Promise.all([loadMachine(), loadJobs(), loadRuns(), loadTravel()]);
+  })().finally(() => { reloading = null; });
+  return reloading;
+}
+
+async function loadMachine() {
+  try {
+    setMachine(await api.machine());
+  } catch { /* shown by the connection state or the toast of an action */ }
+}
+
+async function loadTravel() {
+  try {
+    const list = await api.settings();
+    const get = (n) => parseFloat((list.find((s) => s.number === n) || {}).value);
+    S.travel = { x: get(130), y: get(131), z: get(132) };
+    updatePreviewTravel();
+  } catch { S.travel = null; }
+}
+
+async function loadJobs() {
+  try {
+    S.jobs = await api.jobs();
+    renderJobs();
+  } catch { /* keep the last list */ }
+}
+
+async function loadRuns() {
+  try {
+    const runs = await api.runs('?limit=50');
+    renderHistory(runs);
+    const active = runs.find((r) => ACTIVE.has(r.state));
+    if (active) setRun(active);
+    else if (S.run && ACTIVE.has(S.run.state)) setRun(await api.run(S.run.id));
+  } catch { /* keep what we have */ }
+}
+
+// ---------- events ----------
+
+function applyEvent(ev) {
+  const d = ev.data || {};
+  switch (ev.topic) {
+    case 'machine.status': setMachine({ ...(S.machine || {}), ...d }); break;
+    case 'machine.alarm': S.alarm = d; renderMachine(); break;
+    case 'machine.connected': case 'machine.disconnected': loadMachine(); break;
+    case 'run.state': onRunState(d); break;
+    case 'run.progress': onProgress(d); break;
+    case 'run.prompt': onPrompt(d); break;
+    case 'run.verdict': onVerdict(d); break;
+    case 'run.drift': onDrift(d); break;
+    case 'job.added': case 'job.deleted': loadJobs(); break;
+    default:
+      if (ev.topic.startsWith('relay.')) {
+        if (S.machine) { S.machine.relay = { ...(S.machine.relay || {}), ...d }; renderMachine(); }
+      }
+  }
+}
+
+function runID(d) { return d.id && d.job_id ? d.id : (d.run || d.id); }
+
+async function onRunState(d) {
+  const id = runID(d);
+  let run = d.job_id ? d : null;
+  if (!run) {
+    run = S.run && S.run.id === id ? { ...S.run, state: d.state, reason: d.reason ?? S.run.reason } : null;
+    if (!run) run = await act('Load run', () => api.run(id));
+    if (!run) return;
+  }
+  setRun(run);
+  if (!ACTIVE.has(run.state)) { closePrompt(); loadRuns(); }
+}
+
+function onProgress(d) {
+  const id = runID(d);
+  if (!S.run || S.run.id !== id) {
+    act('Load run', () => api.run(id)).then((r) => { if (r) setRun(r); });
+    return;
+  }
+  if (Number.isFinite(d.line)) S.progress.line = d.line;
+  else if (Number.isFinite(d.last_executed_line)) S.progress.line = d.last_executed_line;
+  if (Number.isFinite(d.elapsed_ns)) S.progress.runningMs = d.elapsed_ns / 1e6;
+  renderRun();
+}
+
+function onPrompt(d) {
+  S.prompt = d;
+  const kind = d.kind === 'tool_change' || d.kind === 'm6' ? 'Tool change' : 'Program pause';
+  text('#prompt-h', kind);
+  let msg = d.message || '';
+  if (!msg) {
+    msg = kind === 'Tool change'
+      ? `Line ${d.line}: change to tool ${d.tool ?? '?'} (M6). Fit the tool, re-zero Z if needed, then resume.`
+      : `Line ${d.line}: the program paused (M0). Check the work, then resume.`;
+  }
+  text('#prompt-text', msg);
+  const dlg = $('#prompt-dlg');
+  if (!dlg.open) dlg.showModal();
+  renderControls();
+}
+
+function closePrompt() {
+  S.prompt = null;
+  const dlg = $('#prompt-dlg');
+  if (dlg.open) dlg.close();
+}
+
+function onVerdict(d) {
+  const id = runID(d);
+  if (S.run && id && S.run.id !== id) return;
+  S.verdict = d.verdict || d.result || d;
+  renderVerdict();
+}
+
+function onDrift(d) {
+  const id = runID(d);
+  if (S.drift.run !== id) S.drift = { run: id, points: [], limit: 0 };
+  const x = Number.isFinite(d.checkpoint) ? d.checkpoint : S.drift.points.length + 1;
+  const y = Number.isFinite(d.dz_mm) ? d.dz_mm : d.dz;
+  if (Number.isFinite(d.limit_mm)) S.drift.limit = d.limit_mm;
+  if (Number.isFinite(y)) S.drift.points.push({ x, y, line: d.line });
+  renderDrift();
+}
+
+// ---------- machine ----------
+
+function setMachine(m) {
+  S.machine = m;
+  if (m.state !== 'Alarm') S.alarm = null;
+  else if (m.alarm) S.alarm = m.alarm;
+  renderMachine();
+  if (m.active_run && (!S.run || S.run.id !== m.active_run)) {
+    act('Load run', () => api.run(m.active_run)).then((r) => { if (r) setRun(r); });
+  }
+  updatePreviewTravel();
+}
+
+function renderMachine() {
+  const m = S.machine || {};
+  const state = m.connected === false ? 'Disconnected' : (m.state || 'unknown');
+  const pill = $('#machine-state');
+  pill.dataset.state = state;
+  pill.textContent = `State: ${state}${m.sub_state > 0 ? `:${m.sub_state}` : ''}`;
+  ['x', 'y', 'z'].forEach((a, i) => {
+    text(`#wpos-${a}`, mm(m.wpos?.[i]));
+    text(`#mpos-${a}`, mm(m.mpos?.[i]));
+  });
+  text('#feed', Number.isFinite(m.feed) ? m.feed.toFixed(0) : '—');
+  text('#spindle', Number.isFinite(m.spindle) ? m.spindle.toFixed(0) : '—');
+  const onoff = (v) => (v === true ? 'On' : v === false ? 'Off' : 'unknown');
+  const relay = m.relay || {};
+  text('#relay-cmd', relay.mode === 'drive' ? onoff(relay.commanded) : relay.mode ? `n/a (${relay.mode} mode)` : '—');
+  text('#relay-sensed', relay.mode === 'sense' || relay.sensed !== undefined ? onoff(relay.sensed) : relay.mode ? `n/a (${relay.mode} mode)` : '—');
+  text('#port', m.connected ? (m.port || 'connected') : 'not connected');
+  const ov = m.overrides || {};
+  text('#ov-feed', ov.feed ?? 100);
+  text('#ov-spindle', ov.spindle ?? 100);
+  text('#ov-rapid', ov.rapid ?? 100);
+
+  const alarm = state === 'Alarm' || S.alarm;
+  const ab = $('#banner-alarm');
+  ab.hidden = !alarm;
+  if (alarm) {
+    const a = S.alarm || m.alarm || {};
+    text('#banner-alarm [data-code]', a.code ? ` ${a.code}` : '');
+    $('#banner-alarm [data-text]').textContent = a.text || 'The machine is locked.';
+    $('#banner-alarm [data-clear]').textContent = a.clear || 'Check the machine, then unlock or home it.';
+  }
+  $('#banner-door').hidden = state !== 'Door';
+  $('#banner-hold').hidden = state !== 'Hold';
+  $('#banner-disconnected').hidden = !(S.machine && m.connected === false);
+  if (preview) preview.setTool(m.wpos ? m.wpos : null);
+  renderControls();
+}
+
+// ---------- run ----------
+
+function setRun(run) {
+  const prev = S.run;
+  S.run = run;
+  if (!prev || prev.id !== run.id) {
+    S.progress = { line: run.last_executed_line || run.from_line || 0, t0: Date.now(), runningMs: (run.summary?.running_ns || 0) / 1e6 };
+    S.verdict = null;
+    if (S.drift.run !== run.id) S.drift = { run: run.id, points: [], limit: 0 };
+    renderDrift();
+    showPreview(run.job_id);
+  } else if (run.last_executed_line > S.progress.line) {
+    S.progress.line = run.last_executed_line;
+  }
+  if (run.summary?.verdict) S.verdict = run.summary.verdict;
+  renderVerdict();
+  renderRun();
+  renderControls();
+}
+
+function jobOf(id) { return S.jobs.find((j) => j.id === id); }
+
+function renderRun() {
+  const r = S.run;
+  const active = r && ACTIVE.has(r.state);
+  $('#run-empty').hidden = !!r;
+  $('#run-body').hidden = !r;
+  if (!r) return;
+  const job = jobOf(r.job_id);
+  text('#run-title', `Run ${r.id} of ${job ? job.name : `job ${r.job_id}`}`);
+  const st = $('#run-state');
+  st.textContent = r.state + (r.reason ? ` — ${r.reason}` : '');
+  st.dataset.state = r.state;
+  const total = job?.lines || 0;
+  const line = S.progress.line;
+  const pct = total ? Math.min(100, Math.floor((line * 100) / total)) : 0;
+  $('#run-progress').value = r.state === 'completed' ? 100 : pct;
+  text('#run-pct', r.state === 'completed' ? 100 : pct);
+  text('#run-line', line);
+  text('#run-total', total || '?');
+  const elapsed = r.state === 'running' ? S.progress.runningMs + (Date.now() - S.progress.t0) : S.progress.runningMs;
+  text('#run-elapsed', dur(elapsed));
+  text('#run-eta', active ? dur(eta(line, total, elapsed, check(job || {})?.estimated_seconds)) : '—');
+  const prog = S.programs.get(r.job_id);
+  text('#run-src', prog && line > 0 ? (prog.src[line - 1] || '').trim() || '(blank line)' : line > 0 ? `line ${line}` : '—');
+  if (preview && S.previewJob === r.job_id) preview.setDoneLine(line);
+}
+
+/** eta blends the checker's estimate with the rate seen so far (as the CLI does). */
+function eta(done, total, elapsedMs, estimateS) {
+  if (!total || done <= 0) return estimateS > 0 ? estimateS * 1000 : NaN;
+  const frac = done / total;
+  if (frac >= 1) return 0;
+  const byRate = (elapsedMs * (1 - frac)) / frac;
+  if (!(estimateS > 0)) return byRate;
+  return (1 - frac) * estimateS * 1000 * (1 - frac) + frac * byRate;
+}
+
+// ---------- controls ----------
+
+/** jogBlock says why jogging is not possible now, or "". */
+function jogBlock() {
+  const m = S.machine;
+  if (ROLES[S.role] < ROLES.operator) return 'Jogging needs the operator role.';
+  if (!S.streamOpen) return 'Not connected to the daemon.';
+  if (!m || m.connected === false) return 'No machine is connected.';
+  if (S.run && ACTIVE.has(S.run.state)) return `Jogging is disabled while run ${S.run.id} is ${S.run.state}.`;
+  if (m.state === 'Alarm') return 'The machine is in alarm: unlock or home it first.';
+  if (m.state && !['Idle', 'Jog'].includes(m.state)) return `Jogging needs the machine Idle (it is ${m.state}).`;
+  return '';
+}
+
+function renderControls() {
+  const operator = ROLES[S.role] >= ROLES.operator;
+  const online = S.streamOpen;
+  const m = S.machine || {};
+  const r = S.run;
+  for (const b of $$('[data-role="operator"]')) {
+    if (b.tagName === 'BUTTON') {
+      b.disabled = !operator || !online;
+      b.title = !operator ? 'Needs the operator role' : !online ? 'Not connected to the daemon' : '';
+    }
+  }
+  $('#drop').classList.toggle('disabled', !operator);
+  $('#file').disabled = !operator || !online;
+  if (operator && online) {
+    $('#btn-hold').disabled = !['Run', 'Jog', 'Home'].includes(m.state);
+    $('#btn-resume').disabled = !['Hold', 'Door'].includes(m.state);
+    $('#btn-unlock').disabled = m.connected === false;
+    $('#btn-home').disabled = m.connected === false || (r && ACTIVE.has(r.state));
+    $('#run-pause').disabled = !r || r.state !== 'running';
+    $('#run-resume').disabled = !r || r.state !== 'paused';
+    $('#run-abort').disabled = !r || !ACTIVE.has(r.state);
+    for (const b of $$('.start-job')) b.disabled = !!(r && ACTIVE.has(r.state)) || b.dataset.bad === '1';
+  }
+  const why = jogBlock();
+  for (const b of $$('.jogb')) { b.disabled = !!why; b.title = why; }
+  const reason = $('#jog-reason');
+  reason.hidden = !why;
+  reason.textContent = why;
+  for (const b of $$('.zero')) b.title = 'Not available: the API has no endpoint to set work offsets (G10 L20) yet';
+}
+
+function renderConn() {
+  const c = $('#conn-state');
+  c.dataset.conn = S.streamOpen ? 'open' : S.lost ? 'lost' : 'connecting';
+  c.textContent = S.streamOpen ? 'Live' : S.lost ? 'Offline' : 'Connecting…';
+  $('#banner-conn').hidden = !S.lost || $('#login-dlg').open;
+  renderControls();
+}
+
+// ---------- jog ----------
+
+function jogStep() { return $('input[name=step]:checked').value; }
+function jogFeed() {
+  const f = parseFloat($('#jog-feed').value);
+  return f > 0 ? f : 1000;
+}
+
+function jogRequest(dir, dist) {
+  const axis = dir[0].toLowerCase();
+  const sign = dir[1] === '-' ? -1 : 1;
+  return { [axis]: sign * dist, feed: jogFeed(), incremental: true };
+}
+
+function sendJog(j) {
+  return stream.send({ cmd: 'jog', jog: j }).catch((err) => {
+    if (err.message === 'not connected') return api.jog(j);
+    throw err;
+  });
+}
+
+function sendJogCancel() {
+  return stream.send({ cmd: 'jog_cancel' }).catch(() => api.machineAction('jog/cancel'));
+}
+
+let held = null;
+function jogPress(btn) {
+  if (btn.disabled || jogBlock()) return;
+  const dir = btn.dataset.jog;
+  const step = jogStep();
+  if (step === 'cont') {
+    held = btn;
+    btn.classList.add('active');
+    act(`Jog ${dir}`, () => sendJog(jogRequest(dir, CONTINUOUS_JOG_MM)));
+  } else {
+    act(`Jog ${dir}`, () => sendJog(jogRequest(dir, parseFloat(step))));
+  }
+}
+
+function jogRelease() {
+  if (!held) return;
+  held.classList.remove('active');
+  held = null;
+  act('Stop jog', () => sendJogCancel());
+}
+
+function bindJog() {
+  for (const b of $$('.jogb[data-jog]')) {
+    b.addEventListener('pointerdown', (ev) => {
+      if (jogStep() !== 'cont') return;
+      ev.preventDefault();
+      b.setPointerCapture?.(ev.pointerId);
+      jogPress(b);
+    });
+    for (const t of ['pointerup', 'pointercancel', 'lostpointercapture']) b.addEventListener(t, jogRelease);
+    b.addEventListener('click', () => { if (jogStep() !== 'cont') jogPress(b); });
+    b.addEventListener('keydown', (ev) => {
+      if ((ev.key === ' ' || ev.key === 'Enter') && jogStep() === 'cont' && !ev.repeat) { ev.preventDefault(); jogPress(b); }
+    });
+    b.addEventListener('keyup', (ev) => { if (ev.key === ' ' || ev.key === 'Enter') jogRelease(); });
+  }
+  $('#jog-cancel').addEventListener('click', () => act('Stop jog', () => sendJogCancel()));
+  const keys = { ArrowUp: 'Y+', ArrowDown: 'Y-', ArrowLeft: 'X-', ArrowRight: 'X+', PageUp: 'Z+', PageDown: 'Z-' };
+  document.addEventListener('keydown', (ev) => {
+    const t = ev.target;
+    if (t.closest && t.closest('input, textarea, select, dialog')) return;
+    if (ev.key === 'Escape') { jogRelease(); act('Stop jog', () => sendJogCancel()); return; }
+    const dir = keys[ev.key];
+    if (!dir || ev.altKey || ev.ctrlKey || ev.metaKey) return;
+    ev.preventDefault();
+    if (ev.repeat) return;
+    const btn = $(`.jogb[data-jog="${dir}1"]`);
+    if (jogStep() === 'cont') jogPress(btn);
+    else jogPress(btn);
+  });
+  document.addEventListener('keyup', (ev) => { if (keys[ev.key]) jogRelease(); });
+  window.addEventListener('blur', jogRelease);
+}
+
+// ---------- jobs ----------
+
+function diagList(diags) {
+  const ol = document.createElement('ol');
+  for (const d of diags) {
+    const li = document.createElement('li');
+    li.className = `sev-${d.severity}`;
+    const where = `line ${d.line}${d.col ? `, col ${d.col}` : ''}`;
+    li.textContent = `${where}: ${d.message}${d.grbl_error ? ` (GRBL error:${d.grbl_error})` : ''}`;
+    ol.append(li);
+  }
+  return ol;
+}
+
+async function upload(file) {
+  const out = $('#upload-result');
+  out.replaceChildren();
+  const box = document.createElement('div');
+  box.className = 'diags';
+  box.setAttribute('role', 'status');
+  box.textContent = `Uploading ${file.name}…`;
+  out.append(box);
+  const textP = file.text();
+  try {
+    const job = await api.upload(file);
+    const src = await textP;
+    S.programs.set(job.id, { parsed: parse(src), src: src.split(/\r?\n|\r/) });
+    const rep = check(job) || {};
+    box.className = 'diags ok';
+    box.replaceChildren(`✔ ${job.name}: checked, ${job.lines} lines, ${rep.errors || 0} errors, ${rep.warnings || 0} warnings${rep.estimated_seconds ? `, about ${dur(rep.estimated_seconds * 1000)}` : ''}.`);
+    if (rep.diagnostics?.length) box.append(diagList(rep.diagnostics));
+    await loadJobs();
+    showPreview(job.id);
+  } catch (err) {
+    box.className = 'diags';
+    box.setAttribute('role', 'alert');
+    const diags = err.details?.diagnostics;
+    if (diags?.length) {
+      const errors = diags.filter((d) => d.severity === 'error').length;
+      const h = document.createElement('p');
+      h.className = 'error';
+      h.textContent = `✖ ${file.name} was refused: GRBL would reject it (${errors} error${errors === 1 ? '' : 's'}). Fix these lines and upload again:`;
+      box.replaceChildren(h, diagList(diags));
+      try {
+        const src = await textP;
+        S.programs.set(`upload:${file.name}`, { parsed: parse(src), src: src.split(/\r?\n|\r/) });
+      } catch { /* preview is optional */ }
+    } else {
+      box.replaceChildren(`✖ ${file.name} was refused (${err.status || 'no answer'} ${err.code}): ${err.message}`);
+    }
+  }
+}
+
+function renderJobs() {
+  const tb = $('#job-table tbody');
+  tb.replaceChildren();
+  $('#jobs-empty').hidden = S.jobs.length > 0;
+  for (const j of S.jobs) {
+    const rep = check(j);
+    const tr = document.createElement('tr');
+    tr.dataset.job = j.id;
+    const name = document.createElement('td');
+    const pv = document.createElement('button');
+    pv.type = 'button';
+    pv.className = 'small linkish';
+    pv.textContent = j.name;
+    pv.title = 'Show in the preview';
+    pv.addEventListener('click', () => showPreview(j.id));
+    name.append(pv);
+    const lines = document.createElement('td');
+    lines.className = 'num';
+    lines.textContent = j.lines;
+    const chk = document.createElement('td');
+    const badge = document.createElement('span');
+    const bad = rep && rep.streamable === false;
+    badge.className = `badge ${bad ? 'fail' : rep?.warnings ? 'warn' : rep ? 'pass' : 'neutral'}`;
+    badge.textContent = bad ? `${rep.errors} errors` : rep?.warnings ? `${rep.warnings} warnings` : rep ? 'OK' : 'unchecked';
+    chk.append(badge);
+    const from = document.createElement('td');
+    const fl = document.createElement('input');
+    fl.type = 'number';
+    fl.min = '0';
+    fl.max = String(j.lines);
+    fl.value = '0';
+    fl.className = 'from-line';
+    fl.id = `from-${j.id}`;
+    fl.setAttribute('aria-label', `Start ${j.name} from line (0: the beginning)`);
+    fl.style.width = '6rem';
+    from.append(fl);
+    const acts = document.createElement('td');
+    const start = document.createElement('button');
+    start.type = 'button';
+    start.className = 'small start-job';
+    start.dataset.role = 'operator';
+    start.dataset.bad = bad ? '1' : '0';
+    start.textContent = 'Start';
+    start.setAttribute('aria-label', `Start ${j.name}`);
+    start.addEventListener('click', () => startJob(j, parseInt(fl.value, 10) || 0));
+    const del = document.createElement('button');
+    del.type = 'button';
+    del.className = 'small danger';
+    del.dataset.role = 'operator';
+    del.textContent = 'Delete';
+    del.setAttribute('aria-label', `Delete ${j.name}`);
+    del.addEventListener('click', async () => {
+      if (await confirmDlg(`Delete job ${j.name} and its runs?`)) {
+        await act('Delete job', () => api.deleteJob(j.id));
+        loadJobs();
+      }
+    });
+    acts.append(start, ' ', del);
+    tr.append(name, lines, chk, from, acts);
+    tb.append(tr);
+  }
+  renderControls();
+  renderRun();
+}
+
+async function startJob(job, fromLine) {
+  if (fromLine > 0 && !(await confirmDlg(`Start ${job.name} from line ${fromLine}? Modal state (units, offsets, spindle) is taken from the lines before it.`))) return;
+  const run = await act(`Start ${job.name}`, () => api.start(job.id, fromLine));
+  if (run) {
+    setRun(run);
+    toast(`Run ${run.id} of ${job.name} ${run.state}.`);
+  }
+}
+
+// ---------- preview ----------
+
+async function showPreview(jobID) {
+  S.previewJob = jobID;
+  const job = jobOf(jobID);
+  text('#pv-name', job ? `— ${job.name}` : '');
+  const prog = S.programs.get(jobID);
+  preview.setProgram(prog ? prog.parsed : null);
+  updatePreviewTravel();
+  if (!prog) {
+    text('#pv-info', 'The program text is not in this browser (upload it here to preview it): the API has no endpoint that serves a job\'s G-code yet.');
+    return;
+  }
+  const b = prog.parsed.bounds;
+  if (b.empty) { text('#pv-info', 'The program has no XY moves to draw.'); return; }
+  const f = (i) => `${b.min[i].toFixed(1)} to ${b.max[i].toFixed(1)}`;
+  let msg = `Bounds (work mm): X ${f(0)}, Y ${f(1)}, Z ${f(2)}. ${prog.parsed.segs.length / 4} segments.`;
+  const rect = preview.travelRect();
+  if (rect) {
+    const out = outside(b, rect);
+    msg += out.length ? ` ⚠ Leaves the machine travel at ${out.join(', ')} with the current work offset.` : ' ✔ Fits the machine travel with the current work offset.';
+  } else {
+    msg += ' Machine travel unknown ($130/$131 not read).';
+  }
+  text('#pv-info', msg);
+}
+
+function updatePreviewTravel() {
+  if (!preview) return;
+  const t = S.travel;
+  preview.setTravel(t && Number.isFinite(t.x) ? { x: t.x, y: t.y, wco: S.machine?.wco } : null);
+}
+
+// ---------- canary, drift, history ----------
+
+function verdictClass(c) {
+  const s = String(c || '').toLowerCase();
+  return s === 'pass' ? 'pass' : s === 'fail' || s === 'high' || s === 'low' ? 'fail' : s === 'marginal' ? 'marginal' : 'neutral';
+}
+
+function renderVerdict() {
+  const body = $('#canary-body');
+  const v = S.verdict;
+  if (!v || !v.score) {
+    body.replaceChildren();
+    const p = document.createElement('p');
+    p.className = 'empty';
+    p.textContent = S.run ? `No verdict for run ${S.run.id}: it is judged against the job's baseline run, if it has one.` : 'No verdict yet: a run of a job with a baseline gets one.';
+    body.append(p);
+    return;
+  }
+  const sc = v.score;
+  const head = document.createElement('p');
+  const badge = document.createElement('span');
+  badge.className = `badge ${verdictClass(sc.classification)}`;
+  badge.textContent = sc.classification || 'unknown';
+  head.append(badge, ` score ${Number.isFinite(sc.score) ? sc.score.toFixed(1) : '—'} / 100`);
+  if (sc.classificationReason) head.append(` — ${sc.classificationReason}`);
+  const ul = document.createElement('ul');
+  ul.className = 'metrics';
+  for (const [name, m] of Object.entries(v.results || {})) {
+    const li = document.createElement('li');
+    const t = document.createElement('div');
+    const b = document.createElement('span');
+    b.className = `badge ${verdictClass(m.classification)}`;
+    b.textContent = m.classification;
+    t.append(b, ` ${name}${m.critical ? ' (critical)' : ''}${m.resultMetadata?.ratio ? ` · ratio ${Number(m.resultMetadata.ratio).toFixed(2)}` : ''}`);
+    li.append(t, rangeChart({
+      control: m.controlMetadata?.stats || {},
+      experiment: m.experimentMetadata?.stats || {},
+      label: `${name}: baseline vs run`,
+    }));
+    ul.append(li);
+  }
+  body.replaceChildren(head, ul);
+}
+
+function renderDrift() {
+  const body = $('#drift-body');
+  const d = S.drift;
+  if (!d.points.length) {
+    const p = document.createElement('p');
+    p.className = 'empty';
+    p.textContent = 'No drift checks yet in this run.';
+    body.replaceChildren(p);
+    return;
+  }
+  const last = d.points[d.points.length - 1];
+  const over = d.limit > 0 && Math.abs(last.y) > d.limit;
+  const p = document.createElement('p');
+  const b = document.createElement('span');
+  b.className = `badge ${over ? 'fail' : 'pass'}`;
+  b.textContent = over ? 'over the limit' : 'within the limit';
+  p.append(b, ` last check ${last.y.toFixed(3)} mm${d.limit ? ` (limit ±${d.limit.toFixed(3)} mm)` : ''}`);
+  body.replaceChildren(p, lineChart({ points: d.points, limit: d.limit, label: 'Z drift per checkpoint, mm', xLabel: 'checkpoint', yLabel: 'ΔZ mm' }));
+}
+
+function renderHistory(runs) {
+  const tb = $('#hist-table tbody');
+  tb.replaceChildren();
+  const done = runs.filter((r) => !ACTIVE.has(r.state));
+  $('#hist-empty').hidden = done.length > 0;
+  for (const r of done) {
+    const tr = document.createElement('tr');
+    const job = jobOf(r.job_id);
+    const cells = [r.id, job ? job.name : r.job_id];
+    for (const c of cells) { const td = document.createElement('td'); td.textContent = c; tr.append(td); }
+    const out = document.createElement('td');
+    const ob = document.createElement('span');
+    ob.className = `badge ${r.state === 'completed' ? 'pass' : r.state === 'aborted' ? 'warn' : 'fail'}`;
+    ob.textContent = r.state;
+    out.append(ob);
+    if (r.reason) out.append(` ${r.reason}`);
+    const du = document.createElement('td');
+    du.className = 'num';
+    du.textContent = r.started && r.ended ? dur(Date.parse(r.ended) - Date.parse(r.started)) : '—';
+    const ve = document.createElement('td');
+    const sc = r.summary?.verdict?.score;
+    if (sc) {
+      const vb = document.createElement('span');
+      vb.className = `badge ${verdictClass(sc.classification)}`;
+      vb.textContent = `${sc.classification} ${Number.isFinite(sc.score) ? sc.score.toFixed(0) : ''}`;
+      ve.append(vb);
+    } else ve.textContent = '—';
+    const te = document.createElement('td');
+    const a = document.createElement('a');
+    a.href = api.telemetryURL(r.id);
+    a.textContent = 'CSV';
+    a.setAttribute('aria-label', `Telemetry of run ${r.id} as CSV`);
+    a.download = `run-${r.id}-telemetry.csv`;
+    te.append(a);
+    tr.append(out, du, ve, te);
+    tb.append(tr);
+  }
+}
+
+// ---------- wiring ----------
+
+function bind() {
+  $('#login-form').addEventListener('submit', onLogin);
+  $('#login-dlg').addEventListener('cancel', (ev) => ev.preventDefault());
+  $('#logout').addEventListener('click', onLogout);
+  $('#reconnect-now').addEventListener('click', () => stream.start());
+  const machine = (label, name) => () => act(label, () => api.machineAction(name)).then(() => loadMachine());
+  $('#btn-home').addEventListener('click', machine('Home', 'home'));
+  $('#fix-home').addEventListener('click', machine('Home', 'home'));
+  $('#btn-unlock').addEventListener('click', machine('Unlock', 'unlock'));
+  $('#fix-unlock').addEventListener('click', machine('Unlock', 'unlock'));
+  $('#btn-hold').addEventListener('click', machine('Feed hold', 'hold'));
+  for (const id of ['#btn-resume', '#fix-resume', '#fix-door-resume']) $(id).addEventListener('click', machine('Resume', 'resume'));
+  $('#btn-reset').addEventListener('click', async () => {
+    if (await confirmDlg('Soft-reset the board? Motion stops at once and an active run is aborted.')) machine('Soft reset', 'reset')();
+  });
+  const runAct = (label, action) => async () => {
+    if (!S.run) return;
+    if (action === 'abort' && !(await confirmDlg(`Abort run ${S.run.id}? The router is switched off and the run cannot be resumed.`))) return;
+    const r = await act(label, () => api.runAction(S.run.id, action));
+    if (r) setRun(r);
+  };
+  $('#run-pause').addEventListener('click', runAct('Pause', 'pause'));
+  $('#run-resume').addEventListener('click', runAct('Resume', 'resume'));
+  $('#run-abort').addEventListener('click', runAct('Abort', 'abort'));
+  $('#prompt-resume').addEventListener('click', async () => { closePrompt(); await runAct('Resume', 'resume')(); });
+  $('#prompt-abort').addEventListener('click', async () => { closePrompt(); await runAct('Abort', 'abort')(); });
+  $('#prompt-close').addEventListener('click', () => $('#prompt-dlg').close());
+  for (const row of $$('.ov')) {
+    for (const b of $$('button', row)) {
+      b.addEventListener('click', () => {
+        const o = { target: row.dataset.target, op: b.dataset.op };
+        act(`Override ${o.target} ${o.op}`, () => stream.send({ cmd: 'override', override: o }).catch((err) => {
+          if (err.message === 'not connected') return api.override(o.target, o.op);
+          throw err;
+        }));
+      });
+    }
+  }
+  const drop = $('#drop');
+  $('#file').addEventListener('change', (ev) => { const f = ev.target.files[0]; if (f) upload(f); ev.target.value = ''; });
+  drop.addEventListener('dragover', (ev) => { ev.preventDefault(); drop.classList.add('over'); });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (ev) => {
+    ev.preventDefault();
+    drop.classList.remove('over');
+    if (ROLES[S.role] < ROLES.operator) { toast('Uploading needs the operator role.', 'error'); return; }
+    const f = ev.dataTransfer.files[0];
+    if (f) upload(f);
+  });
+  bindJog();
+  // The elapsed time and ETA tick between progress events.
+  setInterval(() => { if (S.run?.state === 'running') renderRun(); }, 1000);
+}
+
+async function main() {
+  preview = new Preview($('#pv-canvas'));
+  bind();
+  renderConn();
+  renderRun();
+  if (await checkSession()) stream.start();
+  else if (!$('#login-dlg').open) {
+    // The daemon did not answer: keep trying through the stream.
+    S.user = S.user || { name: '', role: 'viewer' };
+    renderConn();
+    stream.start();
+  }
+}
+
+main();
