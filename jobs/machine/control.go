@@ -174,17 +174,20 @@ func (m *Machine) Home(ctx context.Context) error {
 	m.log.Info("homing", logKeyPort, m.Name)
 	_, err = conn.Command(ctx, "$H")
 	var ge *grbl.Error
-	if errors.As(err, &ge) && ge.Code == 5 {
+	switch {
+	case errors.As(err, &ge) && ge.Code == 5:
 		return fmt.Errorf("%s: %w: %w", op, ErrHomingDisabled, err)
-	}
-	if err != nil {
-		if aerr := conn.AlarmError(); aerr != nil && !errors.Is(err, grbl.ErrDisconnected) {
-			return fmt.Errorf("%s: %w", op, aerr)
-		}
+	case errors.Is(err, grbl.ErrDisconnected), errors.Is(err, grbl.ErrClosed), ctx.Err() != nil:
 		return fmt.Errorf("%s: %w", op, err)
 	}
+	// The alarm lock is known to be gone only with the next report; a
+	// failed cycle (ALARM:6-9) leaves the board in Alarm.
+	freshStatus(ctx, conn)
 	if aerr := conn.AlarmError(); aerr != nil {
 		return fmt.Errorf("%s: %w", op, aerr)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", op, err)
 	}
 	return nil
 }
