@@ -107,8 +107,12 @@ func (m *Machine) link(op string) (*grbl.Conn, error) {
 // freshStatus asks for a status report; if none comes within two poll
 // timeouts (GRBL does not answer '?' while homing or in a limit lock-up)
 // it returns the last one known.
-func freshStatus(ctx context.Context, conn *grbl.Conn) grbl.Status {
-	wctx, cancel := context.WithTimeout(ctx, 2*grbl.DefaultPollTimeout)
+func (m *Machine) freshStatus(ctx context.Context, conn *grbl.Conn) grbl.Status {
+	wait := m.ConnOptions.PollTimeout
+	if wait <= 0 {
+		wait = grbl.DefaultPollTimeout
+	}
+	wctx, cancel := context.WithTimeout(ctx, 2*wait)
 	defer cancel()
 	st, err := conn.WaitStatus(wctx, func(grbl.Status) bool { return true })
 	if err != nil {
@@ -120,8 +124,8 @@ func freshStatus(ctx context.Context, conn *grbl.Conn) grbl.Status {
 // requireState returns nil when the board is in one of the states, else
 // an error matching grbl.ErrAlarm (with how to clear it) or
 // grbl.ErrNotIdle naming the state.
-func requireState(ctx context.Context, conn *grbl.Conn, op string, states ...grbl.State) error {
-	st := freshStatus(ctx, conn)
+func (m *Machine) requireState(ctx context.Context, conn *grbl.Conn, op string, states ...grbl.State) error {
+	st := m.freshStatus(ctx, conn)
 	alarmOK := false
 	for _, s := range states {
 		if s == grbl.StateAlarm {
@@ -168,7 +172,7 @@ func (m *Machine) Home(ctx context.Context) error {
 	if m.settingsOf(conn)[22] != 1 {
 		return fmt.Errorf("%s: %w: set $22=1 if the machine has limit switches", op, ErrHomingDisabled)
 	}
-	if err := requireState(ctx, conn, op, grbl.StateIdle, grbl.StateAlarm); err != nil {
+	if err := m.requireState(ctx, conn, op, grbl.StateIdle, grbl.StateAlarm); err != nil {
 		return err
 	}
 	m.log.Info("homing", logKeyPort, m.Name)
@@ -182,7 +186,7 @@ func (m *Machine) Home(ctx context.Context) error {
 	}
 	// The alarm lock is known to be gone only with the next report; a
 	// failed cycle (ALARM:6-9) leaves the board in Alarm.
-	freshStatus(ctx, conn)
+	m.freshStatus(ctx, conn)
 	if aerr := conn.AlarmError(); aerr != nil {
 		return fmt.Errorf("%s: %w", op, aerr)
 	}
@@ -246,7 +250,7 @@ func (m *Machine) Jog(ctx context.Context, j JogSpec) error {
 	if err != nil {
 		return err
 	}
-	if err := requireState(ctx, conn, op, grbl.StateIdle, grbl.StateJog); err != nil {
+	if err := m.requireState(ctx, conn, op, grbl.StateIdle, grbl.StateJog); err != nil {
 		return err
 	}
 	_, err = conn.Command(ctx, line)
@@ -341,7 +345,7 @@ func (m *Machine) SetSetting(ctx context.Context, n int, value string) error {
 	if err != nil {
 		return err
 	}
-	if err := requireState(ctx, conn, op, grbl.StateIdle, grbl.StateAlarm); err != nil {
+	if err := m.requireState(ctx, conn, op, grbl.StateIdle, grbl.StateAlarm); err != nil {
 		return err
 	}
 	line := "$" + strconv.Itoa(n) + "=" + v

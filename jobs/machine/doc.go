@@ -33,7 +33,7 @@
 // # Relay fail-safe
 //
 // The relay is switched off on every disconnect, failed connect attempt,
-// banner (the board reset), ALARM:N, entry into the Alarm or Door state,
+// banner (the board reset), ALARM:N, entry into the Alarm, Door or Sleep state,
 // before a requested Reset, and in Close — whether or not a lease is held:
 // the runner switches it off too during a run, and Off is idempotent.
 //

@@ -348,8 +348,8 @@ func (m *Machine) relayOff(reason string) error {
 }
 
 // messageTap handles every message of one link on its reader goroutine:
-// it publishes events and switches the relay off on resets, alarms and the
-// Door state. It never blocks (the hub and the relay do not).
+// it publishes events and switches the relay off on resets, alarms and
+// entry into the Alarm, Door and Sleep states. It never blocks (the hub and the relay do not).
 type messageTap struct {
 	m     *Machine
 	next  func(grbl.Message)
@@ -360,7 +360,7 @@ func (t *messageTap) handle(msg grbl.Message) {
 	m := t.m
 	switch msg := msg.(type) {
 	case grbl.Status:
-		if msg.State != t.state && (msg.State == grbl.StateAlarm || msg.State == grbl.StateDoor) {
+		if msg.State != t.state && (msg.State == grbl.StateAlarm || msg.State == grbl.StateDoor || msg.State == grbl.StateSleep) {
 			_ = m.relayOff("board state " + string(msg.State))
 		}
 		t.state = msg.State
