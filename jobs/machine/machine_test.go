@@ -1,7 +1,9 @@
 package machine
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -682,4 +684,65 @@ func TestOpenValidates(t *testing.T) {
 	if err := m.Open(context.Background()); err == nil || !strings.Contains(err.Error(), "Dial") {
 		t.Fatalf("Open without Dial = %v", err)
 	}
+}
+
+func TestSpontaneousResetRelayOff(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f, err := sim.ParseFault("reset:at=30s")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := mustOpen(t, sim.Options{Faults: []sim.Fault{f}})
+		r.next(t, TopicConnected)
+		if err := r.relay.On("test"); err != nil {
+			t.Fatal(err)
+		}
+		rs := r.next(t, TopicReset).Data.(Reset)
+		if rs.Firmware != "Grbl" || rs.Version != "1.1h" {
+			t.Fatalf("reset event = %+v", rs)
+		}
+		if got := r.out.last(); got != 0 {
+			t.Fatalf("relay after a spontaneous reset = %d, want 0", got)
+		}
+		if _, _, err := r.m.Conn(); err != nil {
+			t.Fatalf("a reset is not a disconnect: Conn() = %v", err)
+		}
+	})
+}
+
+func TestEventsAreJSON(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, sim.Options{StartInAlarm: true})
+		all, err := r.hub.Subscribe(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.m.Open(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		defer r.m.Close()
+		if err := r.m.Unlock(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		r.untilState(t, "Idle")
+		r.board.Unplug()
+		r.next(t, TopicDisconnected)
+		all.Close()
+		seen := map[string]bool{}
+		for ev := range all.Events() {
+			b, err := json.Marshal(ev)
+			if err != nil {
+				t.Fatalf("event %s: %v", ev.Topic, err)
+			}
+			seen[ev.Topic] = true
+			if !bytes.Contains(b, []byte(`"data":{`)) {
+				t.Fatalf("event %s data is not an object: %s", ev.Topic, b)
+			}
+		}
+		for _, topic := range []string{TopicConnected, TopicDisconnected, TopicStatus, TopicMessage, TopicReset} {
+			if !seen[topic] {
+				t.Errorf("no %s event", topic)
+			}
+		}
+	})
 }
