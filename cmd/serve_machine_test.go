@@ -168,13 +168,13 @@ func TestMachineServiceOnSim(t *testing.T) {
 		if err := s.Home(ctx); !errors.Is(err, jobs.ErrConflict) || !strings.Contains(err.Error(), "$22") {
 			t.Fatalf("Home with homing disabled = %v, want a conflict naming $22", err)
 		}
-		lease, err := m.Acquire(ctx, "run 00A7")
+		release, err := m.Acquire(ctx, "run 00A7")
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := s.SetSetting(ctx, 110, "800"); !errors.Is(err, jobs.ErrBusy) {
 			t.Fatalf("SetSetting while leased = %v, want jobs.ErrBusy", err)
 		}
-		lease.Release()
+		release()
 	})
 }

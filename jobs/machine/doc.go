@@ -10,8 +10,8 @@
 // ReconnectInterval. It never resumes anything by itself after
 // reconnecting: a run that the loss interrupted stays interrupted.
 //
-// The job runner takes the current link with Conn and holds a Lease while
-// a run streams; meanwhile manual commands that move the machine or change
+// The job runner takes the current link with Conn and holds the lease
+// (Acquire) while a run streams; meanwhile manual commands that move the machine or change
 // settings are refused with a *BusyError, while FeedHold, CycleStart,
 // Reset and Override stay allowed (safety first).
 //
@@ -25,10 +25,9 @@
 //	}
 //	if err := m.Open(ctx); err != nil { … }   // returns after the first attempt; no board is not an error
 //	defer m.Close()                          // relay off, link closed ($10 restored), goroutines awaited
-//	lease, err := m.Acquire(ctx, "run 00A7")  // *BusyError while another holds it
-//	conn, signals, err := m.Conn()           // ErrNotConnected while no board answers
-//	…
-//	lease.Release()
+//	release, err := m.Acquire(ctx, "run 00A7") // *BusyError while another holds it
+//	defer release()
+//	conn, signals, err := m.Conn()            // ErrNotConnected while no board answers
 //
 // # Relay fail-safe
 //

@@ -6,20 +6,21 @@ import (
 	"sync"
 )
 
-// Lease is exclusive use of the machine, held by the job runner while a
-// run streams. While it is held, Acquire fails and manual commands that
-// move the machine or change its settings are refused with a *BusyError;
-// FeedHold, CycleStart, Reset and Override stay allowed.
-type Lease struct {
-	m     *Machine
+// lease is exclusive use of the machine, held by the job runner while a
+// run streams.
+type lease struct {
 	owner string
-	once  sync.Once
 }
 
-// Acquire takes the lease for owner (e.g. "run 00A7"). It does not wait:
-// while another lease is held, or a manual command is under way, it
-// returns a *BusyError naming the holder. The link need not be up.
-func (m *Machine) Acquire(ctx context.Context, owner string) (*Lease, error) {
+// Acquire takes exclusive use of the machine for owner (e.g. "run 00A7")
+// and returns the function that gives it back (idempotent). While it is
+// held, a second Acquire fails and manual commands that move the machine
+// or change its settings are refused with a *BusyError; FeedHold,
+// CycleStart, Reset and Override stay allowed. Acquire does not wait: it
+// fails at once with a *BusyError naming the holder, also while a manual
+// command is under way. The link need not be up. The signature is
+// runner.Link's.
+func (m *Machine) Acquire(ctx context.Context, owner string) (release func(), err error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("machine %s: acquire for %s: %w", m.Name, owner, err)
 	}
@@ -28,38 +29,25 @@ func (m *Machine) Acquire(ctx context.Context, owner string) (*Lease, error) {
 	if m.closed || !m.opened {
 		return nil, fmt.Errorf("machine %s: acquire for %s: %w", m.Name, owner, ErrClosed)
 	}
-	if err := m.busyLocked("acquire for " + owner); err != nil {
-		return nil, err
-	}
-	l := &Lease{m: m, owner: owner}
-	m.lease = l
-	return l, nil
-}
-
-// busyLocked returns a *BusyError when a lease is held or a manual
-// command runs. m.mu is held.
-func (m *Machine) busyLocked(op string) error {
+	op := "acquire for " + owner
 	switch {
 	case m.lease != nil:
-		return &BusyError{Owner: m.lease.owner, Op: op}
+		return nil, &BusyError{Owner: m.lease.owner, Op: op}
 	case m.manual > 0:
-		return &BusyError{Owner: "manual " + m.manualOp, Op: op}
+		return nil, &BusyError{Owner: "manual " + m.manualOp, Op: op}
 	}
-	return nil
-}
-
-// Owner returns the name the lease was taken for.
-func (l *Lease) Owner() string { return l.owner }
-
-// Release gives the machine back. It is idempotent.
-func (l *Lease) Release() {
-	l.once.Do(func() {
-		l.m.mu.Lock()
-		defer l.m.mu.Unlock()
-		if l.m.lease == l {
-			l.m.lease = nil
-		}
-	})
+	l := &lease{owner: owner}
+	m.lease = l
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			m.mu.Lock()
+			defer m.mu.Unlock()
+			if m.lease == l {
+				m.lease = nil
+			}
+		})
+	}, nil
 }
 
 // beginManual marks a manual command as under way, refusing it while a

@@ -71,7 +71,7 @@ type Machine struct {
 	settings    map[int]float64 // read back after SetSetting; nil: conn.Settings()
 	lastErr     error
 	changed     time.Time
-	lease       *Lease
+	lease       *lease
 	manual      int    // manual commands under way
 	manualOp    string // the latest of them
 	announcedUp bool   // the last link event published was machine.connected
@@ -133,7 +133,7 @@ func (m *Machine) Open(ctx context.Context) error {
 // Close stops the supervisor, switches the relay off, closes the link
 // (which restores $10 if the handshake changed it) and waits for every
 // goroutine. It is idempotent; a lease still held is left to its owner,
-// whose link calls then fail with ErrNotConnected.
+// whose link calls then fail.
 func (m *Machine) Close() error {
 	m.closeOnce.Do(func() {
 		m.mu.Lock()
@@ -151,7 +151,7 @@ func (m *Machine) Close() error {
 
 // Conn returns the current link and the Signals routed from it, or a
 // *NotConnectedError (ErrNotConnected). The pair is valid until the link's
-// Done closes; a caller that streams should hold a Lease.
+// Done closes; a caller that streams should hold the lease (Acquire).
 func (m *Machine) Conn() (*grbl.Conn, *runner.Signals, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -510,7 +510,7 @@ func TestLeaseExclusive(t *testing.T) {
 		r := mustOpen(t, sim.Options{})
 		ctx := context.Background()
 		r.untilState(t, "Idle")
-		lease, err := r.m.Acquire(ctx, "run 00A7")
+		release, err := r.m.Acquire(ctx, "run 00A7")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -543,8 +543,8 @@ func TestLeaseExclusive(t *testing.T) {
 		if st := r.m.Status(); st.LeasedBy != "run 00A7" {
 			t.Fatalf("Status().LeasedBy = %q", st.LeasedBy)
 		}
-		lease.Release()
-		lease.Release() // idempotent
+		release()
+		release() // idempotent
 		if err := r.m.Jog(ctx, JogSpec{X: ptr(1), Feed: 100, Incremental: true}); err != nil {
 			t.Fatalf("Jog after release = %v", err)
 		}
@@ -565,11 +565,11 @@ func TestManualCommandBlocksAcquire(t *testing.T) {
 		if err := <-homed; err != nil {
 			t.Fatal(err)
 		}
-		lease, err := r.m.Acquire(ctx, "run 1")
+		release, err := r.m.Acquire(ctx, "run 1")
 		if err != nil {
 			t.Fatalf("Acquire after homing = %v", err)
 		}
-		lease.Release()
+		release()
 	})
 }
 
@@ -602,7 +602,7 @@ func TestRelayOffOnAlarmDoorAndReset(t *testing.T) {
 		r.untilState(t, "Idle")
 
 		// Soft limit: ALARM:2, even while a run holds the lease.
-		lease, err := r.m.Acquire(ctx, "run 7")
+		release, err := r.m.Acquire(ctx, "run 7")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -637,7 +637,7 @@ func TestRelayOffOnAlarmDoorAndReset(t *testing.T) {
 		if got := r.out.last(); got != 0 {
 			t.Fatalf("relay after Reset = %d, want 0", got)
 		}
-		lease.Release()
+		release()
 	})
 }
 
