@@ -190,7 +190,7 @@ func (m *Machine) Status() Status {
 	st.Connected = true
 	st.Board = &board
 	report := conn.Status()
-	st.Report = reportOf(report)
+	st.Report, st.Raw = reportOf(report), report
 	if !report.At.IsZero() {
 		st.Updated = report.At
 	}

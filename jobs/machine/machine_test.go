@@ -148,8 +148,8 @@ func TestConnectAndStatus(t *testing.T) {
 		if !st.Connected || st.Port != "sim" || st.Report.State != "Idle" || st.Alarm != nil || st.Board == nil || st.Board.HomingEnabled {
 			t.Fatalf("Status() = %+v", st)
 		}
-		if st.Updated.IsZero() {
-			t.Fatal("Status().Updated is zero")
+		if st.Updated.IsZero() || st.Raw.State != grbl.StateIdle || !st.Raw.HasMPos {
+			t.Fatalf("Status() Updated %v, Raw %+v", st.Updated, st.Raw)
 		}
 		conn, sig, err := r.m.Conn()
 		if err != nil || conn == nil || sig == nil {

@@ -36,6 +36,9 @@ type Status struct {
 	// State is Alarm whenever the board is known to be in alarm, even if
 	// GRBL stopped answering '?' (the ALARM:1/2 lock-up).
 	Report Report `json:"report"`
+	// Raw is the same report as package grbl parsed and merged it (zero
+	// when disconnected); its State is as reported.
+	Raw grbl.Status `json:"-"`
 	// Alarm is set while the board is in alarm: which one and how to clear
 	// it.
 	Alarm *AlarmInfo `json:"alarm,omitempty"`
