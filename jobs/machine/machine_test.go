@@ -746,3 +746,27 @@ func TestEventsAreJSON(t *testing.T) {
 		}
 	})
 }
+
+func TestCloseDuringHome(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, sim.Options{Profile: "3018pro"})
+		if err := r.m.Open(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		homed := make(chan error, 1)
+		go func() { homed <- r.m.Home(context.Background()) }()
+		synctest.Wait() // Home waits for the board's answer to $H
+		if err := r.relay.On("test"); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.m.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-homed; err == nil || !errors.Is(err, grbl.ErrClosed) {
+			t.Fatalf("Home interrupted by Close = %v, want grbl.ErrClosed", err)
+		}
+		if got := r.out.last(); got != 0 {
+			t.Fatalf("relay after Close = %d, want 0", got)
+		}
+	})
+}
