@@ -10,6 +10,8 @@ import (
 // Event topics the Machine publishes on its hub.
 const (
 	// TopicConnected: a board answered the handshake; Data is Connected.
+	// The handshake's own machine.reset (the banner) and first
+	// machine.status come before it.
 	TopicConnected = "machine.connected"
 	// TopicDisconnected: the link went down or a connect attempt failed
 	// after it was up (or at start); Data is Disconnected.
