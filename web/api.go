@@ -15,71 +15,94 @@ import (
 	"github.com/kerf-cnc/kerf/jobs"
 )
 
-// route is one API route: a method, a path pattern and its handler.
+// route is one route: a method, a path pattern, the least role that may
+// call it, and its handler.
 type route struct {
 	method, path string
+	role         Role
 	handle       func(http.ResponseWriter, *http.Request) error
 }
 
-// routes lists every API route. The OpenAPI test checks this list against
-// the embedded document in both directions.
+// wsCommandRole is the least role that may send machine commands on the
+// websocket (jog, overrides, hold, resume): the same as their REST routes.
+const wsCommandRole = RoleOperator
+
+// routes lists every route with the least role that may call it: this table
+// is the one place access is decided (serve checks it before any handler
+// runs). Viewer reads; operator runs jobs and moves the machine; admin
+// changes settings, deletes, backs up and manages tokens and users. Public
+// routes need no identity. The OpenAPI test checks this list against the
+// embedded document in both directions, roles included.
 func (s *Server) routes() []route {
+	const (
+		pub = rolePublic
+		vw  = RoleViewer
+		op  = RoleOperator
+		adm = RoleAdmin
+	)
 	return []route{
-		{"GET", "/api/v1/jobs", s.listJobs},
-		{"POST", "/api/v1/jobs", s.addJob},
-		{"GET", "/api/v1/jobs/{id}", s.getJob},
-		{"DELETE", "/api/v1/jobs/{id}", s.deleteJob},
-		{"POST", "/api/v1/jobs/{id}/start", s.startJob},
-		{"GET", "/api/v1/runs", s.listRuns},
-		{"GET", "/api/v1/runs/{id}", s.getRun},
-		{"POST", "/api/v1/runs/{id}/pause", s.runAction((RunService).PauseRun)},
-		{"POST", "/api/v1/runs/{id}/resume", s.runAction((RunService).ResumeRun)},
-		{"POST", "/api/v1/runs/{id}/abort", s.runAction((RunService).AbortRun)},
-		{"GET", "/api/v1/runs/{id}/telemetry", s.telemetry},
-		{"GET", "/api/v1/machine", s.machineStatus},
-		{"POST", "/api/v1/machine/home", s.machineAction((MachineService).Home)},
-		{"POST", "/api/v1/machine/unlock", s.machineAction((MachineService).Unlock)},
-		{"POST", "/api/v1/machine/reset", s.machineAction((MachineService).Reset)},
-		{"POST", "/api/v1/machine/jog", s.jog},
-		{"POST", "/api/v1/machine/jog/cancel", s.machineAction((MachineService).JogCancel)},
-		{"POST", "/api/v1/machine/hold", s.machineAction((MachineService).FeedHold)},
-		{"POST", "/api/v1/machine/resume", s.machineAction((MachineService).CycleStart)},
-		{"POST", "/api/v1/machine/override", s.override},
-		{"GET", "/api/v1/machine/settings", s.settings},
-		{"PUT", "/api/v1/machine/settings", s.setSetting},
-		{"GET", "/api/v1/backup", s.backup},
-		{"GET", "/api/v1/ws", s.websocket},
-		{"GET", "/api/v1/openapi.json", s.openAPI},
+		{"GET", "/api/v1/jobs", vw, s.listJobs},
+		{"POST", "/api/v1/jobs", op, s.addJob},
+		{"GET", "/api/v1/jobs/{id}", vw, s.getJob},
+		{"DELETE", "/api/v1/jobs/{id}", adm, s.deleteJob},
+		{"POST", "/api/v1/jobs/{id}/start", op, s.startJob},
+		{"GET", "/api/v1/runs", vw, s.listRuns},
+		{"GET", "/api/v1/runs/{id}", vw, s.getRun},
+		{"POST", "/api/v1/runs/{id}/pause", op, s.runAction((RunService).PauseRun)},
+		{"POST", "/api/v1/runs/{id}/resume", op, s.runAction((RunService).ResumeRun)},
+		{"POST", "/api/v1/runs/{id}/abort", op, s.runAction((RunService).AbortRun)},
+		{"GET", "/api/v1/runs/{id}/telemetry", vw, s.telemetry},
+		{"GET", "/api/v1/machine", vw, s.machineStatus},
+		{"POST", "/api/v1/machine/home", op, s.machineAction((MachineService).Home)},
+		{"POST", "/api/v1/machine/unlock", op, s.machineAction((MachineService).Unlock)},
+		{"POST", "/api/v1/machine/reset", op, s.machineAction((MachineService).Reset)},
+		{"POST", "/api/v1/machine/jog", op, s.jog},
+		{"POST", "/api/v1/machine/jog/cancel", op, s.machineAction((MachineService).JogCancel)},
+		{"POST", "/api/v1/machine/hold", op, s.machineAction((MachineService).FeedHold)},
+		{"POST", "/api/v1/machine/resume", op, s.machineAction((MachineService).CycleStart)},
+		{"POST", "/api/v1/machine/override", op, s.override},
+		{"GET", "/api/v1/machine/settings", vw, s.settings},
+		{"PUT", "/api/v1/machine/settings", adm, s.setSetting},
+		{"GET", "/api/v1/backup", adm, s.backup},
+		{"GET", "/api/v1/ws", vw, s.websocket},
+		{"POST", "/api/v1/auth/login", pub, s.login},
+		{"POST", "/api/v1/auth/logout", pub, s.logout},
+		{"GET", "/api/v1/auth/me", vw, s.me},
+		{"GET", "/api/v1/tokens", adm, s.listTokens},
+		{"POST", "/api/v1/tokens", adm, s.createToken},
+		{"DELETE", "/api/v1/tokens/{id}", adm, s.deleteToken},
+		{"GET", "/api/v1/users", adm, s.listUsers},
+		{"POST", "/api/v1/users", adm, s.createUser},
+		{"DELETE", "/api/v1/users/{name}", adm, s.deleteUser},
+		{"PUT", "/api/v1/users/{name}/password", adm, s.setPassword},
+		{"GET", "/api/v1/openapi.json", pub, s.openAPI},
+		{"GET", "/api/docs", pub, s.apiDocs},
+		{"GET", "/api/docs/{file}", pub, s.apiDocs},
+		{"GET", "/metrics", vw, s.serveMetrics},
 	}
 }
 
-// TrustedHandler returns the API without authentication, as served on the
-// Unix socket.
-func (s *Server) TrustedHandler() http.Handler { return s.mux() }
+// TrustedHandler returns the routes as served on the Unix socket: every
+// caller is the local admin.
+func (s *Server) TrustedHandler() http.Handler { return s.mux(socketIdentity) }
 
-// Handler returns the API behind bearer-token authentication, as served on
-// TCP. Without a TokenChecker every request is refused.
-func (s *Server) Handler() http.Handler { return s.authenticate(s.mux()) }
+// Handler returns the routes as served on TCP: every route but the public
+// ones needs a bearer token, a login session or (in proxy mode) a trusted
+// proxy's identity header, and a role at least the route's.
+func (s *Server) Handler() http.Handler { return s.mux(s.tcpIdentity) }
 
-// mux registers every route on a private ServeMux. Paths answer other
-// methods with 405 and unknown paths with 404, both in the API's error
-// shape.
-func (s *Server) mux() *http.ServeMux {
+// mux registers every route on a private ServeMux, each behind the access
+// check of its role. Paths answer other methods with 405 and unknown /api/
+// paths with 404, both in the API's error shape; any other GET is the
+// panel (see serveUI).
+func (s *Server) mux(authn authenticator) *http.ServeMux {
 	mux := http.NewServeMux()
+	m := s.metrics()
 	allowed := map[string][]string{}
 	var paths []string
 	for _, rt := range s.routes() {
-		handle := rt.handle
-		mux.HandleFunc(rt.method+" "+rt.path, func(w http.ResponseWriter, r *http.Request) {
-			if !s.enter() {
-				s.writeError(w, r, fmt.Errorf("server is shutting down: %w", ErrUnavailable))
-				return
-			}
-			defer s.wg.Done()
-			if err := handle(w, r); err != nil {
-				s.writeError(w, r, err)
-			}
-		})
+		label := rt.method + " " + rt.path
+		mux.Handle(label, m.count(label, s.guard(rt, authn)))
 		if _, ok := allowed[rt.path]; !ok {
 			paths = append(paths, rt.path)
 		}
@@ -87,15 +110,47 @@ func (s *Server) mux() *http.ServeMux {
 	}
 	for _, p := range paths {
 		allow := strings.Join(allowed[p], ", ")
-		mux.HandleFunc(p, func(w http.ResponseWriter, r *http.Request) {
+		mux.Handle(p, m.count("other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Allow", allow)
 			s.writeError(w, r, fmt.Errorf("method %s is not allowed on %s (allowed: %s): %w", r.Method, r.URL.Path, allow, ErrMethodNotAllowed))
-		})
+		})))
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.writeError(w, r, fmt.Errorf("no API route %s %s: %w", r.Method, r.URL.Path, jobs.ErrNotFound))
-	})
+	mux.Handle("/", m.count("other", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasPrefix(r.URL.Path, "/api/") || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+			s.writeError(w, r, fmt.Errorf("no API route %s %s: %w", r.Method, r.URL.Path, jobs.ErrNotFound))
+			return
+		}
+		s.serveUI(w, r) // public: the panel must load to show its login form
+	})))
 	return mux
+}
+
+// guard wraps a route's handler: it refuses requests during shutdown,
+// authenticates the caller (except on public routes), checks the route's
+// role, and maps the handler's error to the API's answer.
+func (s *Server) guard(rt route, authn authenticator) http.Handler {
+	what := rt.method + " " + rt.path
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.enter() {
+			s.writeError(w, r, fmt.Errorf("server is shutting down: %w", ErrUnavailable))
+			return
+		}
+		defer s.wg.Done()
+		if rt.role != rolePublic {
+			id, err := authn(r)
+			if err == nil {
+				err = authorize(id, rt.role, what)
+			}
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			r = r.WithContext(withIdentity(r.Context(), id))
+		}
+		if err := rt.handle(w, r); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
 }
 
 // writeJSON writes v as the JSON response with status.

@@ -31,6 +31,9 @@ var (
 	ErrUnavailable = errors.New("unavailable")
 	// ErrMethodNotAllowed: the path exists but not with this method. HTTP 405.
 	ErrMethodNotAllowed = errors.New("method not allowed")
+	// ErrTooManyRequests: too many login attempts from one address; the
+	// answer's Retry-After header says when to try again. HTTP 429.
+	ErrTooManyRequests = errors.New("too many requests")
 	// ErrSocketInUse: another daemon answers on the Unix socket.
 	ErrSocketInUse = errors.New("socket in use")
 	// ErrNotRunning: the client found no daemon on the Unix socket.
@@ -48,6 +51,7 @@ const (
 	CodeTooLarge       = "too_large"
 	CodeInvalidProgram = "invalid_program"
 	CodeUnprocessable  = "unprocessable"
+	CodeTooMany        = "too_many_requests"
 	CodeUnavailable    = "unavailable"
 	CodeInternal       = "internal"
 )
@@ -97,6 +101,8 @@ func classify(err error) (status int, code string, details any) {
 		return http.StatusNotFound, CodeNotFound, nil
 	case errors.Is(err, ErrMethodNotAllowed):
 		return http.StatusMethodNotAllowed, CodeMethod, nil
+	case errors.Is(err, ErrTooManyRequests):
+		return http.StatusTooManyRequests, CodeTooMany, nil
 	case errors.Is(err, jobs.ErrTooLarge), errors.As(err, &maxErr):
 		return http.StatusRequestEntityTooLarge, CodeTooLarge, nil
 	case errors.As(err, &diag):
@@ -171,6 +177,8 @@ func (e *APIError) Is(target error) bool {
 		return target == ErrUnprocessable
 	case http.StatusServiceUnavailable:
 		return target == ErrUnavailable
+	case http.StatusTooManyRequests:
+		return target == ErrTooManyRequests
 	}
 	return false
 }

@@ -29,6 +29,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		t.Errorf("openapi=%q, want 3.x", doc.OpenAPI)
 	}
 	var documented, served []string
+	docRoles := map[string]string{}
 	for path, ops := range doc.Paths {
 		for method, op := range ops {
 			if method == "parameters" {
@@ -38,14 +39,30 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			var o struct {
 				OperationID string                     `json:"operationId"`
 				Responses   map[string]json.RawMessage `json:"responses"`
+				Role        string                     `json:"x-kerf-role"`
+				Security    *[]json.RawMessage         `json:"security"`
 			}
 			if err := json.Unmarshal(op, &o); err != nil || o.OperationID == "" || len(o.Responses) == 0 {
 				t.Errorf("%s %s: operation without operationId or responses (%v)", method, path, err)
+			}
+			docRoles[strings.ToUpper(method)+" "+path] = o.Role
+			public := o.Role == rolePublic.String()
+			if _, ok := o.Responses["401"]; !ok && !public {
+				t.Errorf("%s %s (role %s): no 401 documented", method, path, o.Role)
+			}
+			if _, ok := o.Responses["403"]; !ok && !public {
+				t.Errorf("%s %s (role %s): no 403 documented", method, path, o.Role)
+			}
+			if public != (o.Security != nil && len(*o.Security) == 0) {
+				t.Errorf("%s %s (role %s): public routes, and only they, say security: []", method, path, o.Role)
 			}
 		}
 	}
 	for _, rt := range (&Server{}).routes() {
 		served = append(served, rt.method+" "+rt.path)
+		if got, ok := docRoles[rt.method+" "+rt.path]; ok && got != rt.role.String() {
+			t.Errorf("%s %s: openapi.json says x-kerf-role %q, the route table %q", rt.method, rt.path, got, rt.role)
+		}
 	}
 	slices.Sort(documented)
 	slices.Sort(served)
@@ -188,17 +205,64 @@ func TestEventCache(t *testing.T) {
 
 func TestRunCommandMalformed(t *testing.T) {
 	s := &Server{}
-	tests := []struct{ in, mention string }{
-		{`jog please`, "not a command object"},
-		{`{"cmd":"hold","extra":1}`, "unknown field"},
-		{`{"cmd":"hold"}`, "machine service is not available"},
+	operator := Identity{Name: "op", Role: RoleOperator, Via: ViaToken}
+	viewer := Identity{Name: "watcher", Role: RoleViewer, Via: ViaSession}
+	tests := []struct {
+		id          *Identity
+		in, mention string
+	}{
+		{&operator, `jog please`, "not a command object"},
+		{&operator, `{"cmd":"hold","extra":1}`, "unknown field"},
+		{&operator, `{"cmd":"hold"}`, "machine service is not available"},
+		{&viewer, `{"cmd":"hold"}`, `websocket command "hold" needs role operator; user "watcher" (via session) has role viewer`},
+		{nil, `{"cmd":"hold"}`, "needs role operator"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
-			r := s.runCommand(t.Context(), []byte(tt.in))
+			ctx := t.Context()
+			if tt.id != nil {
+				ctx = withIdentity(ctx, *tt.id)
+			}
+			r := s.runCommand(ctx, []byte(tt.in))
 			if r.Type != MsgReply || r.OK || r.Error == nil || !strings.Contains(r.Error.Message, tt.mention) {
 				t.Errorf("reply=%+v, want an error mentioning %q", r, tt.mention)
 			}
 		})
+	}
+}
+
+// TestEveryRouteHasARole: the route table is the one place access is
+// decided, so every route must declare its least role, and the roles follow
+// the rules: reads are viewer, machine and job control operator, settings
+// writes, deletions, backups, tokens and users admin; only login, logout
+// and the API description are public.
+func TestEveryRouteHasARole(t *testing.T) {
+	publicOK := map[string]bool{
+		"POST /api/v1/auth/login": true, "POST /api/v1/auth/logout": true,
+		"GET /api/v1/openapi.json": true, "GET /api/docs": true, "GET /api/docs/{file}": true,
+	}
+	for _, rt := range (&Server{}).routes() {
+		name := rt.method + " " + rt.path
+		t.Run(name, func(t *testing.T) {
+			switch {
+			case rt.role == roleNone:
+				t.Fatal("no role declared")
+			case rt.role == rolePublic && !publicOK[name]:
+				t.Errorf("public, but only login, logout and the docs may be")
+			case rt.method == "GET" && rt.role > RoleViewer && rt.path != "/api/v1/backup" && !strings.HasPrefix(rt.path, "/api/v1/tokens") && !strings.HasPrefix(rt.path, "/api/v1/users"):
+				t.Errorf("a read needs %s, want viewer", rt.role)
+			case rt.method == "DELETE" || rt.method == "PUT" || strings.HasPrefix(rt.path, "/api/v1/tokens") || strings.HasPrefix(rt.path, "/api/v1/users"):
+				if rt.role != RoleAdmin {
+					t.Errorf("role %s, want admin", rt.role)
+				}
+			case rt.method == "POST" && !publicOK[name] && rt.role != RoleOperator:
+				t.Errorf("control route has role %s, want operator", rt.role)
+			}
+		})
+	}
+	// A route without a role is refused to everyone, even the socket's admin.
+	err := authorize(Identity{Name: "local", Role: RoleAdmin, Via: ViaSocket}, roleNone, "GET /x")
+	if !errors.Is(err, ErrForbidden) {
+		t.Errorf("authorize with no role: err=%v, want ErrForbidden", err)
 	}
 }

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -27,25 +28,58 @@ const (
 	SocketMode fs.FileMode = 0o660
 )
 
-// Server serves the API on a Unix socket (trusted: its file permissions are
-// the access control) and optionally on TCP (every request needs a bearer
-// token). Create it with NewServer, set the services and addresses, call
-// Open, and Close when done.
+// Server serves the API, the panel, the API docs and /metrics on a Unix
+// socket (trusted: its file permissions are the access control; every
+// caller is admin) and optionally on TCP (every route but the public ones
+// needs a token, a login session or a trusted proxy's header, and a role).
+// Create it with NewServer, set the services and addresses, call Open, and
+// Close when done.
 type Server struct {
 	// SocketPath is the Unix socket to listen on ("" for none).
 	SocketPath string
 	// Addr is the TCP address to listen on, e.g. ":8080" ("" for none). It
-	// requires Tokens.
+	// requires at least one way to authenticate: Tokens, Users or Proxy.
 	Addr string
+	// TLSCertFile and TLSKeyFile, both set, serve TCP over HTTPS (session
+	// cookies are then Secure).
+	TLSCertFile, TLSKeyFile string
 
-	// Jobs, Runs, Machine, Events, Backups and Tokens serve the routes. A
-	// nil service makes its routes answer 503.
+	// Jobs, Runs, Machine, Events, Backups, Tokens and Users serve the
+	// routes. A nil service makes its routes answer 503.
 	Jobs    JobService
 	Runs    RunService
 	Machine MachineService
 	Events  EventSource
 	Backups Backupper
-	Tokens  TokenChecker
+	Tokens  TokenStore
+	Users   UserStore
+	// Proxy enables the trusted reverse-proxy mode (nil: off). See
+	// ProxyAuth.
+	Proxy *ProxyAuth
+	// Metrics adds the daemon's metrics (machine, runs, serial link) to
+	// /metrics; nil adds none.
+	Metrics MetricsSource
+	// Version is reported by kerf_build_info.
+	Version string
+
+	// UI is the panel's files (nil: the embedded panel, web/ui). UIDir, when
+	// set, serves them from that directory instead (development only).
+	UI    fs.FS
+	UIDir string
+
+	// SessionIdle and SessionMax bound login sessions (0: DefaultSessionIdle,
+	// DefaultSessionMax).
+	SessionIdle, SessionMax time.Duration
+	// LoginBurst and LoginInterval rate-limit logins per client address (0:
+	// DefaultLoginBurst, DefaultLoginInterval).
+	LoginBurst    int
+	LoginInterval time.Duration
+	// PasswordIterations is the PBKDF2 cost of new passwords (0:
+	// jobs.DefaultPasswordIterations; lower only in tests).
+	PasswordIterations int
+	// Now is the clock of sessions, the login limiter and uptime (nil:
+	// time.Now).
+	Now func() time.Time
 
 	// MaxUpload bounds a G-code upload in bytes (0: DefaultMaxUpload).
 	MaxUpload int64
@@ -69,6 +103,9 @@ type Server struct {
 	serveMu sync.Mutex
 	errs    []error    // Serve errors other than ErrServerClosed
 	events  eventCache // encoded recent events, shared by websocket streams
+
+	authInit    authState   // sessions, login limiter (made on first use)
+	metricsInit metricState // counters of /metrics (made on first use)
 }
 
 // NewServer returns a Server with default settings and no services.
@@ -98,6 +135,13 @@ func (s *Server) logger() *slog.Logger {
 	return slog.Default().With(logSystem, "web")
 }
 
+func (s *Server) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
 func (s *Server) maxUpload() int64 {
 	if s.MaxUpload > 0 {
 		return s.MaxUpload
@@ -105,10 +149,11 @@ func (s *Server) maxUpload() int64 {
 	return DefaultMaxUpload
 }
 
-// Open binds the listeners (bind errors are returned here, synchronously)
-// and starts serving. Errors: ErrSocketInUse when another daemon answers
-// on SocketPath; a TCP Addr without Tokens (the API is never served
-// unauthenticated on TCP); listen errors.
+// Open checks the configuration, binds the listeners (bind errors are
+// returned here, synchronously) and starts serving. Errors: ErrSocketInUse
+// when another daemon answers on SocketPath; a TCP Addr with no way to
+// authenticate (the API is never served unauthenticated on TCP); a bad
+// Proxy, UIDir or TLS key pair; listen errors.
 func (s *Server) Open() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -117,9 +162,30 @@ func (s *Server) Open() error {
 		return errors.New("web server: already opened")
 	case s.SocketPath == "" && s.Addr == "":
 		return errors.New("web server: neither a socket path nor a TCP address is set")
-	case s.Addr != "" && s.Tokens == nil:
-		return fmt.Errorf("web server: TCP address %s needs a token checker: the API is never served unauthenticated on TCP", s.Addr)
+	case s.Addr != "" && s.Tokens == nil && s.Users == nil && s.Proxy == nil:
+		return fmt.Errorf("web server: TCP address %s needs tokens, users or a trusted proxy: the API is never served unauthenticated on TCP", s.Addr)
+	case (s.TLSCertFile == "") != (s.TLSKeyFile == ""):
+		return errors.New("web server: TLS needs both a certificate and a key file")
 	}
+	if s.Proxy != nil {
+		if err := s.Proxy.Validate(); err != nil {
+			return fmt.Errorf("web server: %w", err)
+		}
+	}
+	if s.UIDir != "" {
+		if err := checkUIDir(s.UIDir); err != nil {
+			return fmt.Errorf("web server: %w", err)
+		}
+	}
+	var tlsConf *tls.Config
+	if s.TLSCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(s.TLSCertFile, s.TLSKeyFile)
+		if err != nil {
+			return fmt.Errorf("web server: TLS key pair %s, %s: %w", s.TLSCertFile, s.TLSKeyFile, err)
+		}
+		tlsConf = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	s.metrics().start(s.now())
 	s.doneChan()
 	var lns []net.Listener
 	var handlers []http.Handler
@@ -139,6 +205,9 @@ func (s *Server) Open() error {
 			}
 			s.removeSocket()
 			return fmt.Errorf("web server: listen on %s: %w", s.Addr, err)
+		}
+		if tlsConf != nil {
+			ln = tls.NewListener(ln, tlsConf)
 		}
 		lns, handlers = append(lns, ln), append(handlers, s.Handler())
 	}

@@ -113,7 +113,7 @@ func TestOpenErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	tokens := &webtest.TokenChecker{T: t}
+	tokens := &webtest.TokenStore{T: t}
 	tests := []struct {
 		name    string
 		s       *web.Server
@@ -121,6 +121,11 @@ func TestOpenErrors(t *testing.T) {
 	}{
 		{"nothing to listen on", &web.Server{}, "neither"},
 		{"TCP without tokens", &web.Server{Addr: "127.0.0.1:0"}, "never served unauthenticated"},
+		{"proxy without trusted addresses", &web.Server{Addr: "127.0.0.1:0", Proxy: &web.ProxyAuth{}}, "no trusted proxy addresses"},
+		{"TLS cert without key", &web.Server{Addr: "127.0.0.1:0", Tokens: tokens, TLSCertFile: "c.pem"}, "both a certificate and a key"},
+		{"TLS files missing", &web.Server{Addr: "127.0.0.1:0", Tokens: tokens, TLSCertFile: filepath.Join(dir, "c.pem"), TLSKeyFile: filepath.Join(dir, "k.pem")}, "TLS key pair"},
+		{"relative UI dir", &web.Server{SocketPath: filepath.Join(dir, "b.sock"), UIDir: "ui"}, "not an absolute path"},
+		{"UI dir without index.html", &web.Server{SocketPath: filepath.Join(dir, "b.sock"), UIDir: dir}, "index.html"},
 		{"port in use", &web.Server{SocketPath: filepath.Join(dir, "a.sock"), Addr: busy.Addr().String(), Tokens: tokens}, busy.Addr().String()},
 		{"socket dir missing", &web.Server{SocketPath: filepath.Join(dir, "no", "such", "kerf.sock")}, "listen on"},
 	}
@@ -139,17 +144,18 @@ func TestOpenErrors(t *testing.T) {
 
 func TestTCPAuthentication(t *testing.T) {
 	ctx := t.Context()
-	tokens := &webtest.TokenChecker{T: t, CheckTokenFn: func(_ context.Context, secret string) (string, error) {
+	tokens := &webtest.TokenStore{T: t, AuthenticateTokenFn: func(_ context.Context, secret string) (string, string, error) {
 		switch secret {
 		case "s3cret":
-			return "ci", nil
+			return "ci", "viewer", nil
 		case "broken":
-			return "", errors.New("token bucket unreadable")
+			return "", "", errors.New("token bucket unreadable")
 		}
-		return "", jobs.ErrNotFound
+		return "", "", jobs.ErrNotFound
 	}}
 	js := &webtest.JobService{T: t, JobsFn: func(ctx context.Context, _ jobs.Page) ([]jobs.Job, error) {
-		return []jobs.Job{{ID: 1, Name: "by " + web.TokenName(ctx)}}, nil
+		id, _ := web.IdentityFrom(ctx)
+		return []jobs.Job{{ID: 1, Name: "by " + id.Name}}, nil
 	}}
 	s := &web.Server{Addr: "127.0.0.1:0", Tokens: tokens, Jobs: js, Events: events.NewHub(events.Options{RingSize: 8, BufferSize: 8}), Logger: discardLogger()}
 	local := MustOpenServer(t, s)
@@ -204,7 +210,7 @@ func TestTCPAuthentication(t *testing.T) {
 	})
 	t.Run("the socket needs no token", func(t *testing.T) {
 		list, err := local.Jobs(ctx, jobs.Page{})
-		if err != nil || list[0].Name != "by " {
+		if err != nil || list[0].Name != "by local" {
 			t.Errorf("jobs=%v err=%v", list, err)
 		}
 	})
@@ -265,15 +271,17 @@ func TestTCPWithRealStore(t *testing.T) {
 	}
 	defer store.Close()
 	var (
-		_ web.TokenChecker = store
-		_ web.Backupper    = store
+		_ web.TokenStore = store
+		_ web.UserStore  = store
+		_ web.Backupper  = store
 	)
 	sum := sha256.Sum256([]byte("k3rf-secret"))
 	if _, err := store.CreateToken(ctx, jobs.Token{Name: "laptop", Role: "operator", Hash: sum[:]}); err != nil {
 		t.Fatal(err)
 	}
 	js := &webtest.JobService{T: t, JobsFn: func(ctx context.Context, _ jobs.Page) ([]jobs.Job, error) {
-		return []jobs.Job{{ID: 1, Name: web.TokenName(ctx)}}, nil
+		id, _ := web.IdentityFrom(ctx)
+		return []jobs.Job{{ID: 1, Name: id.Name}}, nil
 	}}
 	s := &web.Server{Addr: "127.0.0.1:0", Tokens: store, Jobs: js}
 	MustOpenServer(t, s)

@@ -103,13 +103,39 @@ type Backupper interface {
 	Backup(ctx context.Context, w io.Writer) (int64, error)
 }
 
-// TokenChecker authenticates bearer tokens on TCP.
-type TokenChecker interface {
-	// CheckToken returns the name of the token whose secret this is.
-	// Errors: jobs.ErrNotFound or ErrUnauthorized for an unknown or revoked
-	// token; any other error is a failure to check (the request fails
-	// with 500/503, not 401).
-	CheckToken(ctx context.Context, secret string) (name string, err error)
+// TokenStore authenticates and manages API tokens (*jobs.Store
+// implements it).
+type TokenStore interface {
+	// AuthenticateToken returns the name and role of the token whose
+	// secret this is. Errors: jobs.ErrNotFound or ErrUnauthorized for an
+	// unknown or revoked token; any other error is a failure to check (the
+	// request fails with 500/503, not 401).
+	AuthenticateToken(ctx context.Context, secret string) (name, role string, err error)
+	// IssueToken creates a token with a new random secret and returns it
+	// with the secret, which is stored only hashed. Errors: jobs.ErrInvalid
+	// for an empty name; jobs.ErrConflict when the name is taken.
+	IssueToken(ctx context.Context, name, role string) (jobs.Token, string, error)
+	// Tokens lists the tokens, oldest first.
+	Tokens(ctx context.Context) ([]jobs.Token, error)
+	// DeleteToken revokes a token. Errors: jobs.ErrNotFound.
+	DeleteToken(ctx context.Context, id jobs.ID) error
+}
+
+// UserStore keeps the panel's users (*jobs.Store implements it). Passwords
+// reach it only as jobs.PasswordHash values.
+type UserStore interface {
+	// CreateUser stores a new user. Errors: jobs.ErrInvalid for a bad
+	// name; jobs.ErrConflict when the name is taken.
+	CreateUser(ctx context.Context, u jobs.User) (jobs.User, error)
+	// User returns one user. Errors: jobs.ErrNotFound.
+	User(ctx context.Context, name string) (jobs.User, error)
+	// Users lists the users by name.
+	Users(ctx context.Context) ([]jobs.User, error)
+	// SetUserPassword replaces a user's password hash. Errors:
+	// jobs.ErrNotFound.
+	SetUserPassword(ctx context.Context, name string, h jobs.PasswordHash) (jobs.User, error)
+	// DeleteUser removes a user. Errors: jobs.ErrNotFound.
+	DeleteUser(ctx context.Context, name string) error
 }
 
 // Diagnoser is implemented by the error AddJob returns for a program GRBL

@@ -200,6 +200,9 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) error {
 		return nil
 	}
 	defer conn.Close()
+	m := s.metrics()
+	m.wsClients.Add(1)
+	defer m.wsClients.Add(-1)
 
 	// The reader runs the client's commands in order and hands the replies
 	// to this goroutine, the only writer.
@@ -259,6 +262,7 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) error {
 		case ev, ok := <-evs:
 			if !ok {
 				if err := sub.Err(); errors.Is(err, events.ErrSlow) {
+					m.wsDropped.Add(1)
 					closeWith(CloseSlowConsumer, "dropped: too slow; reconnect with ?since= the last seq")
 				} else {
 					closeWith(websocket.CloseGoingAway, "event stream ended")
@@ -275,6 +279,7 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) error {
 			if err := conn.WriteMessage(websocket.TextMessage, b); err != nil {
 				return nil
 			}
+			m.wsEventsSent.Add(1)
 		case m := <-replies:
 			if err := send(m); err != nil {
 				return nil
@@ -316,6 +321,10 @@ func (s *Server) runCommand(ctx context.Context, data []byte) Message {
 }
 
 func (s *Server) command(ctx context.Context, c Command) error {
+	id, _ := IdentityFrom(ctx) // always set on this route; a zero Identity is refused
+	if err := authorize(id, wsCommandRole, "websocket command "+strconv.Quote(c.Cmd)); err != nil {
+		return err
+	}
 	if s.Machine == nil {
 		return errNoService("machine")
 	}

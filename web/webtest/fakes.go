@@ -16,7 +16,8 @@ var (
 	_ web.RunService     = (*RunService)(nil)
 	_ web.MachineService = (*MachineService)(nil)
 	_ web.Backupper      = (*Backupper)(nil)
-	_ web.TokenChecker   = (*TokenChecker)(nil)
+	_ web.TokenStore     = (*TokenStore)(nil)
+	_ web.UserStore      = (*UserStore)(nil)
 )
 
 // unset reports a call to a method whose func field is nil. Fakes are
@@ -242,16 +243,93 @@ func (f *Backupper) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	return f.BackupFn(ctx, w)
 }
 
-// TokenChecker is a web.TokenChecker calling CheckTokenFn.
-type TokenChecker struct {
-	T            testing.TB
-	CheckTokenFn func(ctx context.Context, secret string) (string, error)
+// TokenStore is a web.TokenStore whose methods call the func fields.
+type TokenStore struct {
+	T                   testing.TB
+	AuthenticateTokenFn func(ctx context.Context, secret string) (name, role string, err error)
+	IssueTokenFn        func(ctx context.Context, name, role string) (jobs.Token, string, error)
+	TokensFn            func(ctx context.Context) ([]jobs.Token, error)
+	DeleteTokenFn       func(ctx context.Context, id jobs.ID) error
 }
 
-// CheckToken calls CheckTokenFn.
-func (f *TokenChecker) CheckToken(ctx context.Context, secret string) (string, error) {
-	if f.CheckTokenFn == nil {
-		return "", unset(f.T, "TokenChecker.CheckToken")
+// AuthenticateToken calls AuthenticateTokenFn.
+func (f *TokenStore) AuthenticateToken(ctx context.Context, secret string) (string, string, error) {
+	if f.AuthenticateTokenFn == nil {
+		return "", "", unset(f.T, "TokenStore.AuthenticateToken")
 	}
-	return f.CheckTokenFn(ctx, secret)
+	return f.AuthenticateTokenFn(ctx, secret)
+}
+
+// IssueToken calls IssueTokenFn.
+func (f *TokenStore) IssueToken(ctx context.Context, name, role string) (jobs.Token, string, error) {
+	if f.IssueTokenFn == nil {
+		return jobs.Token{}, "", unset(f.T, "TokenStore.IssueToken")
+	}
+	return f.IssueTokenFn(ctx, name, role)
+}
+
+// Tokens calls TokensFn.
+func (f *TokenStore) Tokens(ctx context.Context) ([]jobs.Token, error) {
+	if f.TokensFn == nil {
+		return nil, unset(f.T, "TokenStore.Tokens")
+	}
+	return f.TokensFn(ctx)
+}
+
+// DeleteToken calls DeleteTokenFn.
+func (f *TokenStore) DeleteToken(ctx context.Context, id jobs.ID) error {
+	if f.DeleteTokenFn == nil {
+		return unset(f.T, "TokenStore.DeleteToken")
+	}
+	return f.DeleteTokenFn(ctx, id)
+}
+
+// UserStore is a web.UserStore whose methods call the func fields.
+type UserStore struct {
+	T                 testing.TB
+	CreateUserFn      func(ctx context.Context, u jobs.User) (jobs.User, error)
+	UserFn            func(ctx context.Context, name string) (jobs.User, error)
+	UsersFn           func(ctx context.Context) ([]jobs.User, error)
+	SetUserPasswordFn func(ctx context.Context, name string, h jobs.PasswordHash) (jobs.User, error)
+	DeleteUserFn      func(ctx context.Context, name string) error
+}
+
+// CreateUser calls CreateUserFn.
+func (f *UserStore) CreateUser(ctx context.Context, u jobs.User) (jobs.User, error) {
+	if f.CreateUserFn == nil {
+		return jobs.User{}, unset(f.T, "UserStore.CreateUser")
+	}
+	return f.CreateUserFn(ctx, u)
+}
+
+// User calls UserFn.
+func (f *UserStore) User(ctx context.Context, name string) (jobs.User, error) {
+	if f.UserFn == nil {
+		return jobs.User{}, unset(f.T, "UserStore.User")
+	}
+	return f.UserFn(ctx, name)
+}
+
+// Users calls UsersFn.
+func (f *UserStore) Users(ctx context.Context) ([]jobs.User, error) {
+	if f.UsersFn == nil {
+		return nil, unset(f.T, "UserStore.Users")
+	}
+	return f.UsersFn(ctx)
+}
+
+// SetUserPassword calls SetUserPasswordFn.
+func (f *UserStore) SetUserPassword(ctx context.Context, name string, h jobs.PasswordHash) (jobs.User, error) {
+	if f.SetUserPasswordFn == nil {
+		return jobs.User{}, unset(f.T, "UserStore.SetUserPassword")
+	}
+	return f.SetUserPasswordFn(ctx, name, h)
+}
+
+// DeleteUser calls DeleteUserFn.
+func (f *UserStore) DeleteUser(ctx context.Context, name string) error {
+	if f.DeleteUserFn == nil {
+		return unset(f.T, "UserStore.DeleteUser")
+	}
+	return f.DeleteUserFn(ctx, name)
 }
