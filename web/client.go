@@ -487,3 +487,56 @@ func (s *Stream) Close() error {
 	})
 	return s.closeErr
 }
+
+// Me returns the caller as the daemon sees it (GET /api/v1/auth/me).
+func (c *Client) Me(ctx context.Context) (Identity, error) {
+	var id Identity
+	err := c.call(ctx, "GET", "/api/v1/auth/me", nil, nil, &id)
+	return id, err
+}
+
+// CreateToken creates an API token with role (viewer, operator or admin;
+// "" for viewer) and returns it with its secret, which the daemon shows
+// only this once. Needs admin.
+func (c *Client) CreateToken(ctx context.Context, name, role string) (NewToken, error) {
+	var t NewToken
+	err := c.call(ctx, "POST", "/api/v1/tokens", nil, TokenRequest{Name: name, Role: role}, &t)
+	return t, err
+}
+
+// Tokens lists the API tokens (without secrets). Needs admin.
+func (c *Client) Tokens(ctx context.Context) ([]TokenInfo, error) {
+	var list []TokenInfo
+	err := c.call(ctx, "GET", "/api/v1/tokens", nil, nil, &list)
+	return list, err
+}
+
+// RevokeToken deletes an API token. Needs admin.
+func (c *Client) RevokeToken(ctx context.Context, id jobs.ID) error {
+	return c.call(ctx, "DELETE", "/api/v1/tokens/"+id.String(), nil, nil, nil)
+}
+
+// AddUser creates a panel user. Needs admin.
+func (c *Client) AddUser(ctx context.Context, name, role, password string) (UserInfo, error) {
+	var u UserInfo
+	err := c.call(ctx, "POST", "/api/v1/users", nil, UserRequest{Name: name, Role: role, Password: password}, &u)
+	return u, err
+}
+
+// Users lists the panel users. Needs admin.
+func (c *Client) Users(ctx context.Context) ([]UserInfo, error) {
+	var list []UserInfo
+	err := c.call(ctx, "GET", "/api/v1/users", nil, nil, &list)
+	return list, err
+}
+
+// RemoveUser deletes a panel user and ends their sessions. Needs admin.
+func (c *Client) RemoveUser(ctx context.Context, name string) error {
+	return c.call(ctx, "DELETE", "/api/v1/users/"+name, nil, nil, nil)
+}
+
+// SetPassword replaces a user's password and ends their sessions. Needs
+// admin.
+func (c *Client) SetPassword(ctx context.Context, name, password string) error {
+	return c.call(ctx, "PUT", "/api/v1/users/"+name+"/password", nil, PasswordRequest{Password: password}, nil)
+}
