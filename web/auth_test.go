@@ -145,7 +145,9 @@ func newAuthServer(t *testing.T, withUser bool) *authServer {
 	return a
 }
 
-func bearer(secret string) map[string]string { return map[string]string{"Authorization": "Bearer " + secret} }
+func bearer(secret string) map[string]string {
+	return map[string]string{"Authorization": "Bearer " + secret}
+}
 
 // docRoutes lists every documented operation with its x-kerf-role; the
 // OpenAPI test proves the list equals the route table.
