@@ -47,6 +47,8 @@ func NewCmdRoot(ios IOStreams) *cobra.Command {
 		newCmdStatus(ios),
 		newCmdMachine(ios),
 		newCmdBackup(ios),
+		newCmdToken(ios),
+		newCmdUser(ios),
 		newCmdVersion(ios),
 	)
 	return root
