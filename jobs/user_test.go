@@ -186,3 +186,19 @@ func TestUsersSurviveReopen(t *testing.T) {
 		t.Errorf("after reopen: User=%+v, %v", u, err)
 	}
 }
+
+// BenchmarkVerifyPassword measures one login's password check at the
+// production cost (DefaultPasswordIterations); ms/op is what a login costs
+// a core, and what an attacker pays per guess.
+func BenchmarkVerifyPassword(b *testing.B) {
+	h, err := HashPassword("correct horse battery", 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if !h.Verify("correct horse battery") {
+			b.Fatal("Verify failed")
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/verify")
+}

@@ -397,13 +397,29 @@ func validLabelName(n string) bool {
 }
 
 // escapeHelp escapes a HELP text: backslash and line feed.
-func escapeHelp(s string) string {
-	return strings.NewReplacer(`\`, `\\`, "\n", `\n`).Replace(s)
-}
+func escapeHelp(s string) string { return escape(s, false) }
 
 // escapeLabel escapes a label value: backslash, double quote, line feed.
-func escapeLabel(s string) string {
-	return strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`).Replace(s)
+func escapeLabel(s string) string { return escape(s, true) }
+
+func escape(s string, quote bool) string {
+	if !strings.ContainsAny(s, "\\\n\"") {
+		return s
+	}
+	var b strings.Builder
+	for _, c := range s {
+		switch {
+		case c == '\\':
+			b.WriteString(`\\`)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '"' && quote:
+			b.WriteString(`\"`)
+		default:
+			b.WriteRune(c)
+		}
+	}
+	return b.String()
 }
 
 // formatValue spells a value as the format wants: shortest float, +Inf,
