@@ -707,3 +707,37 @@ func isStatus(err error, status int) bool {
 	ae, ok := err.(*web.APIError)
 	return ok && ae.Status == status
 }
+
+func TestProxyConfig_ProxyAuth(t *testing.T) {
+	p, err := web.ProxyConfig{}.ProxyAuth()
+	if p != nil || err != nil {
+		t.Errorf("empty config: %v, %v; want proxy mode off", p, err)
+	}
+	p, err = web.ProxyConfig{
+		TrustedProxies: []string{"127.0.0.1"}, UserHeader: "X-Auth-Request-User", GroupsHeader: "X-Auth-Request-Groups",
+		Users: map[string]string{"ada": "admin"}, Groups: map[string]string{"makers": "Operator"}, DefaultRole: "viewer",
+	}.ProxyAuth()
+	if err != nil || p.Users["ada"] != web.RoleAdmin || p.Groups["makers"] != web.RoleOperator || p.DefaultRole != web.RoleViewer || p.Header != "X-Auth-Request-User" {
+		t.Errorf("ProxyAuth=%+v, %v", p, err)
+	}
+	tests := []struct {
+		name    string
+		c       web.ProxyConfig
+		mention string
+	}{
+		{"roles without proxies", web.ProxyConfig{Users: map[string]string{"ada": "admin"}}, "no trusted proxies"},
+		{"bad address", web.ProxyConfig{TrustedProxies: []string{"localhost"}}, `trusted proxy 1 ("localhost")`},
+		{"bad user role", web.ProxyConfig{TrustedProxies: []string{"::1"}, Users: map[string]string{"ada": "root"}}, `users["ada"]: role "root"`},
+		{"bad group role", web.ProxyConfig{TrustedProxies: []string{"::1"}, GroupsHeader: "X-G", Groups: map[string]string{"g": ""}}, `groups["g"]`},
+		{"groups without header", web.ProxyConfig{TrustedProxies: []string{"::1"}, Groups: map[string]string{"g": "admin"}}, "no groups header"},
+		{"bad default", web.ProxyConfig{TrustedProxies: []string{"::1"}, DefaultRole: "guest"}, "default role"},
+		{"bad header", web.ProxyConfig{TrustedProxies: []string{"::1"}, UserHeader: "X:User"}, "not a valid header name"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := tt.c.ProxyAuth(); err == nil || !strings.Contains(err.Error(), tt.mention) {
+				t.Errorf("err=%v, want mention of %q", err, tt.mention)
+			}
+		})
+	}
+}

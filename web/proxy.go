@@ -200,3 +200,63 @@ func (p *ProxyAuth) role(user, groups string) Role {
 func (p *ProxyAuth) forwardedTLS(r *http.Request) bool {
 	return p != nil && p.trusts(r) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
+
+// ProxyConfig is ProxyAuth in the plain values a config file holds: role
+// names instead of Roles, address strings instead of prefixes.
+type ProxyConfig struct {
+	// TrustedProxies lists CIDRs or addresses; none turns proxy mode off.
+	TrustedProxies []string
+	// UserHeader and GroupsHeader name the identity headers (UserHeader
+	// empty: DefaultProxyHeader; GroupsHeader empty: groups unused).
+	UserHeader, GroupsHeader string
+	// Users and Groups map user names and groups to role names.
+	Users, Groups map[string]string
+	// DefaultRole is the role name of unmapped users ("": viewer).
+	DefaultRole string
+}
+
+// ProxyAuth builds and validates the ProxyAuth the configuration
+// describes; it returns nil, nil when TrustedProxies is empty (proxy mode
+// off). Errors name the field and entry at fault.
+func (c ProxyConfig) ProxyAuth() (*ProxyAuth, error) {
+	if len(c.TrustedProxies) == 0 {
+		if len(c.Users)+len(c.Groups) > 0 || c.UserHeader != "" || c.GroupsHeader != "" || c.DefaultRole != "" {
+			return nil, fmt.Errorf("proxy auth: roles or headers are set but no trusted proxies: set the proxies' addresses or remove the proxy settings")
+		}
+		return nil, nil
+	}
+	trusted, err := ParseTrustedProxies(c.TrustedProxies)
+	if err != nil {
+		return nil, fmt.Errorf("proxy auth: %w", err)
+	}
+	p := &ProxyAuth{Trusted: trusted, Header: c.UserHeader, GroupsHeader: c.GroupsHeader}
+	roles := func(field string, in map[string]string) (map[string]Role, error) {
+		out := make(map[string]Role, len(in))
+		for k, v := range in {
+			r, err := ParseRole(v)
+			if err != nil {
+				return nil, fmt.Errorf("proxy auth: %s[%q]: %w", field, k, err)
+			}
+			out[k] = r
+		}
+		return out, nil
+	}
+	if p.Users, err = roles("users", c.Users); err != nil {
+		return nil, err
+	}
+	if p.Groups, err = roles("groups", c.Groups); err != nil {
+		return nil, err
+	}
+	if c.DefaultRole != "" {
+		if p.DefaultRole, err = ParseRole(c.DefaultRole); err != nil {
+			return nil, fmt.Errorf("proxy auth: default role: %w", err)
+		}
+	}
+	if len(p.Groups) > 0 && p.GroupsHeader == "" {
+		return nil, fmt.Errorf("proxy auth: groups are mapped to roles but no groups header is set")
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
