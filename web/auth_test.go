@@ -741,3 +741,11 @@ func TestProxyConfig_ProxyAuth(t *testing.T) {
 		})
 	}
 }
+
+func TestProxyUserTooLong(t *testing.T) {
+	s := &web.Server{Logger: discardLogger(), Proxy: &web.ProxyAuth{Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}}
+	got := serve(t, s.Handler(), req{method: "GET", target: "/api/v1/auth/me", remote: "10.0.0.2:1", header: map[string]string{"X-Forwarded-User": strings.Repeat("a", 300)}})
+	if got.code != 401 || !strings.Contains(got.err.Message, "longer than 256") {
+		t.Errorf("%d %q, want 401", got.code, got.err.Message)
+	}
+}

@@ -156,6 +156,7 @@ type statusRecorder struct {
 	hijacked bool
 }
 
+// WriteHeader records the first status.
 func (r *statusRecorder) WriteHeader(code int) {
 	if r.status == 0 {
 		r.status = code
@@ -163,6 +164,7 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
+// Write records an implicit 200.
 func (r *statusRecorder) Write(b []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
@@ -170,6 +172,7 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 	return r.ResponseWriter.Write(b)
 }
 
+// Flush passes through to the connection.
 func (r *statusRecorder) Flush() {
 	if f, ok := r.ResponseWriter.(http.Flusher); ok {
 		if r.status == 0 {
@@ -179,6 +182,7 @@ func (r *statusRecorder) Flush() {
 	}
 }
 
+// Hijack hands the connection over (websockets); the answer counts as 101.
 func (r *statusRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	h, ok := r.ResponseWriter.(http.Hijacker)
 	if !ok {

@@ -21,6 +21,9 @@ func (p *ProxyAuth) identityHeaders() []string {
 	}
 }
 
+// maxProxyUser bounds the user name a proxy may pass.
+const maxProxyUser = 256
+
 // DefaultProxyHeader is the identity header oauth2-proxy sets with
 // --pass-user-headers (and as X-Auth-Request-User with --set-xauthrequest).
 const DefaultProxyHeader = "X-Forwarded-User"
@@ -166,6 +169,9 @@ func (p *ProxyAuth) identify(r *http.Request) (Identity, bool, error) {
 	user := strings.TrimSpace(r.Header.Get(p.header()))
 	if user == "" {
 		return Identity{}, false, nil
+	}
+	if len(user) > maxProxyUser {
+		return Identity{}, false, fmt.Errorf("identity header %s: longer than %d bytes: %w", p.header(), maxProxyUser, ErrUnauthorized)
 	}
 	return Identity{Name: user, Role: p.role(user, r.Header.Get(p.GroupsHeader)), Via: ViaProxy}, true, nil
 }
