@@ -749,3 +749,35 @@ func TestProxyUserTooLong(t *testing.T) {
 		t.Errorf("%d %q, want 401", got.code, got.err.Message)
 	}
 }
+
+// TestLoginRateLimitBehindProxy: behind a trusted proxy each client is
+// limited under the address the proxy saw, not the proxy's own; an
+// untrusted peer's X-Forwarded-For is ignored.
+func TestLoginRateLimitBehindProxy(t *testing.T) {
+	a := newAuthServer(t, true)
+	a.srv.LoginBurst = 1
+	a.srv.Proxy = &web.ProxyAuth{Trusted: []netip.Prefix{netip.MustParsePrefix("10.0.0.1/32")}}
+	a.h = a.srv.Handler()
+	attempt := func(remote, xff string) int {
+		got, _ := a.login(t, "wrong password", func(q *req) {
+			q.remote = remote
+			q.header = map[string]string{"X-Forwarded-For": xff}
+		})
+		return got.code
+	}
+	if code := attempt("10.0.0.1:1", "198.51.100.1"); code != 401 {
+		t.Fatalf("first client: %d", code)
+	}
+	if code := attempt("10.0.0.1:1", "6.6.6.6, 198.51.100.2"); code != 401 {
+		t.Errorf("second client through the same proxy: %d, want 401 (its own bucket)", code)
+	}
+	if code := attempt("10.0.0.1:1", "198.51.100.2"); code != 429 {
+		t.Errorf("second client again: %d, want 429", code)
+	}
+	if code := attempt("192.0.2.50:1", "198.51.100.3"); code != 401 {
+		t.Fatalf("untrusted peer: %d", code)
+	}
+	if code := attempt("192.0.2.50:1", "198.51.100.4"); code != 429 {
+		t.Errorf("untrusted peer with another X-Forwarded-For: %d, want 429 (limited as itself)", code)
+	}
+}

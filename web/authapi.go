@@ -102,7 +102,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	a := s.auth()
-	if addr, ok := peerAddr(r); ok {
+	if addr, ok := s.Proxy.clientAddr(r); ok {
 		if allowed, wait := a.limiter.allow(addr); !allowed {
 			secs := int(math.Ceil(wait.Seconds()))
 			w.Header().Set("Retry-After", strconv.Itoa(secs))

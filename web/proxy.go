@@ -266,3 +266,27 @@ func (c ProxyConfig) ProxyAuth() (*ProxyAuth, error) {
 	}
 	return p, nil
 }
+
+// clientAddr is the address a login is rate-limited under: the TCP peer,
+// or, when the peer is a trusted proxy, the last address it appended to
+// X-Forwarded-For (the one it saw; earlier entries are the client's own
+// claims).
+func (p *ProxyAuth) clientAddr(r *http.Request) (netip.Addr, bool) {
+	peer, ok := peerAddr(r)
+	if !ok || p == nil || !p.trusts(r) {
+		return peer, ok
+	}
+	xff := r.Header.Values("X-Forwarded-For")
+	if len(xff) == 0 {
+		return peer, true
+	}
+	last := xff[len(xff)-1]
+	if i := strings.LastIndexByte(last, ','); i >= 0 {
+		last = last[i+1:]
+	}
+	a, err := netip.ParseAddr(strings.TrimSpace(last))
+	if err != nil {
+		return peer, true
+	}
+	return a.Unmap(), true
+}
