@@ -228,6 +228,7 @@ function runID(d) { return d.id && d.job_id ? d.id : (d.run || d.id); }
 
 async function onRunState(d) {
   const id = runID(d);
+  if (!id) return;
   let run = d.job_id ? d : null;
   if (!run) {
     run = S.run && S.run.id === id ? { ...S.run, state: d.state, reason: d.reason ?? S.run.reason } : null;
@@ -240,6 +241,7 @@ async function onRunState(d) {
 
 function onProgress(d) {
   const id = runID(d);
+  if (!id) return;
   if (!S.run || S.run.id !== id) {
     act('Load run', () => api.run(id)).then((r) => { if (r) setRun(r); });
     return;

@@ -1,0 +1,222 @@
+// panel.test.mjs: the control panel in real Chromium against the Go
+// harness (web/ui/harness_test.go), at a 1920 px screen and a 360 px phone.
+// Run through `go test ./web/ui -run TestBrowser`, which starts the harness.
+
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { launch, watchConsole, control, until, URL_, SHOTS, CORPUS } from './browser.mjs';
+
+const INVALID = path.join(CORPUS, 'gcodetools_longmill-line_invalid_gcode.nc');
+const VALID = path.join(CORPUS, 'cambam_Gates_combined_R12.nc');
+const USER = process.env.KERF_USER || '';
+const PASS = process.env.KERF_PASS || '';
+
+const VIEWPORTS = [
+  { name: 'desktop', width: 1920, height: 1080 },
+  { name: 'phone', width: 360, height: 740 },
+];
+
+for (const vp of VIEWPORTS) {
+  describe(`panel at ${vp.width} px`, { concurrency: false }, () => {
+    let browser;
+    let page;
+    let con;
+    let runID;
+    const shot = (name) => page.screenshot({ path: path.join(SHOTS, `${vp.width}-${name}.png`), fullPage: true });
+    const visible = (sel) => page.locator(sel).isVisible();
+
+    before(async () => {
+      browser = await launch({ width: vp.width, height: vp.height });
+      page = await browser.context.newPage();
+      con = watchConsole(page);
+      // Expected API answers chromium logs as failed loads.
+      con.allow({ status: 404, path: '/api/v1/auth/me' }); // a daemon without login sessions
+      con.allow({ status: 401, path: '/api/v1/auth/me' }); // not logged in yet
+      con.allow({ status: 422, path: '/api/v1/jobs' }); // the upload GRBL would reject
+      // The harness starts each viewport from an idle machine.
+      await control.machine({ state: 'Idle', wpos: [0, 0, 0], alarm: null });
+    });
+
+    after(async () => {
+      await browser?.close();
+    });
+
+    it('loads and logs in', async () => {
+      await page.goto(URL_);
+      if (USER) {
+        await page.locator('#login-dlg').waitFor({ state: 'visible' });
+        await shot('login');
+        await page.fill('#login-user', USER);
+        await page.fill('#login-pass', 'wrong-password-here');
+        con.allow({ status: 401, path: '/api/v1/auth/login' });
+        await page.click('#login-submit');
+        await page.locator('#login-error').filter({ hasText: /wrong user name or password/i }).waitFor();
+        await page.fill('#login-pass', PASS);
+        await page.click('#login-submit');
+        await page.locator('#login-dlg').waitFor({ state: 'hidden' });
+        await page.locator('#whoami').filter({ hasText: `${USER} (operator)` }).waitFor();
+      } else {
+        await page.locator('#whoami').filter({ hasText: /\(admin\)/ }).waitFor();
+      }
+      await page.locator('#conn-state').filter({ hasText: 'Live' }).waitFor();
+      await page.locator('#machine-state').filter({ hasText: 'State: Idle' }).waitFor();
+      assert.equal(await page.locator('#wpos-x').textContent(), '0.000');
+      assert.equal(await visible('#logout'), Boolean(USER));
+    });
+
+    it('shows the diagnostics of a file GRBL would reject, with line numbers', async () => {
+      await page.setInputFiles('#file', INVALID);
+      const box = page.locator('#upload-result .diags[role=alert]');
+      await box.waitFor();
+      await box.locator('li.sev-error').first().waitFor();
+      const first = await box.locator('li.sev-error').first().textContent();
+      assert.match(first, /^line \d+(, col \d+)?: /, `diagnostic "${first}" names its line`);
+      assert.match(await box.textContent(), /was refused: GRBL would reject it/);
+      await shot('upload-error');
+    });
+
+    it('uploads a valid file, checks it and previews it', async () => {
+      await page.setInputFiles('#file', VALID);
+      await page.locator('#upload-result .diags.ok').waitFor();
+      assert.match(await page.locator('#upload-result').textContent(), /checked, \d+ lines, 0 errors/);
+      const row = page.locator('#job-table tbody tr', { hasText: 'Gates_combined' }).first();
+      await row.waitFor();
+      assert.equal((await row.locator('.badge').textContent()).trim().length > 0, true);
+      await page.locator('#pv-info').filter({ hasText: /Bounds \(work mm\): X/ }).waitFor();
+      assert.match(await page.locator('#pv-info').textContent(), /machine travel/);
+    });
+
+    it('starts the job; jog is disabled with the reason while it runs', async () => {
+      const row = page.locator('#job-table tbody tr', { hasText: 'Gates_combined' }).first();
+      await row.getByRole('button', { name: /^Start / }).click();
+      await page.locator('#run-state').filter({ hasText: 'running' }).waitFor();
+      const calls = await until(control.calls, (c) => c.some((x) => x.startsWith('start job ')), 'the start call');
+      runID = calls.findLast((x) => x.startsWith('start job ')).split(' ')[4];
+      await page.locator('#jog-reason').filter({ hasText: /disabled while run .* is running/ }).waitFor();
+      for (const b of await page.locator('.jogb').all()) assert.equal(await b.isDisabled(), true);
+      assert.equal(await page.locator('#run-pause').isEnabled(), true);
+    });
+
+    it('moves progress, the source line and the DRO from websocket events', async () => {
+      await control.machine({ state: 'Run', wpos: [12.5, 3.25, -1], mpos: [-137.5, -86.75, -6], active_run: runID });
+      await control.publish('run.progress', { run: runID, line: 400 });
+      await page.locator('#run-line').filter({ hasText: /^400$/ }).waitFor();
+      const pct = Number(await page.locator('#run-pct').textContent());
+      assert.ok(pct > 0 && pct < 100, `progress ${pct}% between 0 and 100`);
+      assert.notEqual((await page.locator('#run-src').textContent()).trim(), '—');
+      await page.locator('#wpos-x').filter({ hasText: '12.500' }).waitFor();
+      assert.equal(await page.locator('#mpos-y').textContent(), '-86.750');
+      assert.match(await page.locator('#run-eta').textContent(), /^\d+:\d\d/);
+      await shot('running');
+    });
+
+    it('shows an M6 tool change as a dialog', async () => {
+      await control.publish('run.prompt', { run: runID, kind: 'tool_change', line: 420, tool: 2 });
+      const dlg = page.locator('#prompt-dlg');
+      await dlg.waitFor({ state: 'visible' });
+      assert.match(await dlg.textContent(), /Tool change[\s\S]*tool 2/);
+      await shot('tool-change');
+      await page.click('#prompt-close');
+      await dlg.waitFor({ state: 'hidden' });
+    });
+
+    it('pauses and resumes the run', async () => {
+      await page.click('#run-pause');
+      await page.locator('#run-state').filter({ hasText: 'paused' }).waitFor();
+      await page.locator('#banner-hold').waitFor({ state: 'visible' });
+      await page.click('#run-resume');
+      await page.locator('#run-state').filter({ hasText: 'running' }).waitFor();
+      const calls = await control.calls();
+      assert.ok(calls.includes(`run ${runID} paused`) && calls.includes(`run ${runID} running`), calls.join('; '));
+    });
+
+    it('draws Z drift and the canary verdict', async () => {
+      for (const [i, dz] of [0.01, 0.02, -0.015, 0.06].entries()) {
+        await control.publish('run.drift', { run: runID, checkpoint: i + 1, line: 100 * (i + 1), dz_mm: dz, limit_mm: 0.05 });
+      }
+      await page.locator('#drift-body svg.chart').waitFor();
+      assert.match(await page.locator('#drift-body').textContent(), /over the limit/);
+      assert.equal(await page.locator('#drift-body svg .limit').count() >= 2, true);
+      await control.publish('run.verdict', {
+        run: runID,
+        verdict: {
+          judgeName: 'NetflixACAJudge-v1.0',
+          score: { score: 91.7, classification: 'Pass', classificationReason: '' },
+          results: {
+            spindle_load: { classification: 'Pass', critical: false, controlMetadata: { stats: { min: 1, max: 3, mean: 2 } }, experimentMetadata: { stats: { min: 1.2, max: 3.1, mean: 2.1 } } },
+            feed_error: { classification: 'High', critical: true, controlMetadata: { stats: { min: 0, max: 1, mean: 0.5 } }, experimentMetadata: { stats: { min: 0.5, max: 2, mean: 1.4 } }, resultMetadata: { ratio: 2.8 } },
+          },
+        },
+      });
+      await page.locator('#canary-body .badge.pass').first().waitFor();
+      assert.match(await page.locator('#canary-body').textContent(), /Pass score 91\.7/);
+      assert.equal(await page.locator('#canary-body .metrics li').count(), 2);
+      await shot('verdict');
+    });
+
+    it('aborts the run after confirmation and lists it in the history', async () => {
+      await page.click('#run-abort');
+      await page.locator('#confirm-dlg').waitFor({ state: 'visible' });
+      await page.click('#confirm-ok');
+      await page.locator('#run-state').filter({ hasText: 'aborted' }).waitFor();
+      const row = page.locator('#hist-table tbody tr', { hasText: runID });
+      await row.waitFor();
+      assert.match(await row.textContent(), /aborted/);
+      assert.match(await row.locator('a').getAttribute('href'), new RegExp(`/api/v1/runs/${runID}/telemetry\\?format=csv`));
+      await page.locator('#jog-reason').waitFor({ state: 'hidden' });
+    });
+
+    it('shows the alarm banner; its unlock button calls the API', async () => {
+      await control.machine({ state: 'Alarm', alarm: { code: 1, text: 'Hard limit triggered.', clear: 'Re-home: position was lost.' } });
+      const banner = page.locator('#banner-alarm');
+      await banner.waitFor({ state: 'visible' });
+      assert.match(await banner.textContent(), /ALARM 1:.*Hard limit triggered/);
+      assert.match(await page.locator('#jog-reason').textContent(), /alarm/);
+      await shot('alarm');
+      const before = (await control.calls()).filter((c) => c === 'unlock').length;
+      await page.click('#fix-unlock');
+      await until(control.calls, (c) => c.filter((x) => x === 'unlock').length > before, 'the unlock call');
+      await banner.waitFor({ state: 'hidden' });
+      await page.locator('#machine-state').filter({ hasText: 'State: Idle' }).waitFor();
+    });
+
+    it('jogs by a step and continuously, cancelling on release', async () => {
+      await page.check('input[name=step][value="10"]');
+      await page.click('.jogb[data-jog="X+1"]');
+      await until(control.calls, (c) => c.some((x) => x.startsWith('jog ') && /"x":10\b/.test(x)), 'a 10 mm X jog');
+      await page.check('input[name=step][value="cont"]');
+      const b = page.locator('.jogb[data-jog="Y-1"]');
+      const box = await b.boundingBox();
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      await page.mouse.down();
+      await until(control.calls, (c) => c.some((x) => /"y":-1000\b/.test(x)), 'a continuous Y- jog');
+      const n = (await control.calls()).filter((c) => c === 'jog_cancel').length;
+      await page.mouse.up();
+      await until(control.calls, (c) => c.filter((x) => x === 'jog_cancel').length > n, 'the jog cancel on release');
+      await page.check('input[name=step][value="1"]');
+    });
+
+    it('shows connection lost, then resumes the stream with ?since=', async () => {
+      const transient = { any: /(status of 503|WebSocket connection|ERR_CONNECTION|ERR_EMPTY_RESPONSE|net::)/ };
+      con.allow(transient);
+      await control.offline();
+      await page.locator('#banner-conn').waitFor({ state: 'visible' });
+      assert.equal(await page.locator('#btn-home').isDisabled(), true);
+      await shot('connection-lost');
+      // Published while the panel is cut off: it must arrive on resume.
+      await control.machine({ state: 'Idle', wpos: [42, 7, 1.5] });
+      await control.online();
+      await page.locator('#banner-conn').waitFor({ state: 'hidden', timeout: 15000 });
+      await page.locator('#wpos-x').filter({ hasText: '42.000' }).waitFor();
+      const qs = await control.wsQueries();
+      assert.match(qs[qs.length - 1], /since=\d+/, `last websocket query ${qs[qs.length - 1]}`);
+      con.disallow(transient);
+      await shot('main');
+    });
+
+    it('had no console errors', () => {
+      assert.deepEqual(con.errors, []);
+    });
+  });
+}
