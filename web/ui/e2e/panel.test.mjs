@@ -23,7 +23,8 @@ for (const vp of VIEWPORTS) {
     let page;
     let con;
     let runID;
-    const shot = (name) => page.screenshot({ path: path.join(SHOTS, `${vp.width}-${name}.png`), fullPage: true });
+    // Sticky bars would be painted mid-page in a full-page capture.
+    const shot = (name) => page.screenshot({ path: path.join(SHOTS, `${vp.width}-${name}.png`), fullPage: true, style: '.top, #banners { position: static !important; }' });
     const visible = (sel) => page.locator(sel).isVisible();
 
     before(async () => {

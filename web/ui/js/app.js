@@ -373,8 +373,9 @@ function renderRun() {
   const job = jobOf(r.job_id);
   text('#run-title', `Run ${r.id} of ${job ? job.name : `job ${r.job_id}`}`);
   const st = $('#run-state');
-  st.textContent = r.state + (r.reason ? ` — ${r.reason}` : '');
+  st.textContent = r.state;
   st.dataset.state = r.state;
+  text('#run-reason', r.reason ? ` — ${r.reason}` : '');
   const total = job?.lines || 0;
   const line = S.progress.line;
   const pct = total ? Math.min(100, Math.floor((line * 100) / total)) : 0;
@@ -585,6 +586,11 @@ async function upload(file) {
   }
 }
 
+/** label names table cells for the stacked phone layout (td::before). */
+function label(cells, names) {
+  cells.forEach((td, i) => { if (names[i]) td.dataset.label = names[i]; });
+}
+
 function renderJobs() {
   const tb = $('#job-table tbody');
   tb.replaceChildren();
@@ -643,6 +649,7 @@ function renderJobs() {
       }
     });
     acts.append(start, ' ', del);
+    label([name, lines, chk, from, acts], ['Job', 'Lines', 'Check', 'Start from line', '']);
     tr.append(name, lines, chk, from, acts);
     tb.append(tr);
   }
@@ -764,8 +771,8 @@ function renderHistory(runs) {
   for (const r of done) {
     const tr = document.createElement('tr');
     const job = jobOf(r.job_id);
-    const cells = [r.id, job ? job.name : r.job_id];
-    for (const c of cells) { const td = document.createElement('td'); td.textContent = c; tr.append(td); }
+    const cells = [r.id, job ? job.name : r.job_id].map((c) => { const td = document.createElement('td'); td.textContent = c; return td; });
+    tr.append(...cells);
     const out = document.createElement('td');
     const ob = document.createElement('span');
     ob.className = `badge ${r.state === 'completed' ? 'pass' : r.state === 'aborted' ? 'warn' : 'fail'}`;
@@ -791,6 +798,7 @@ function renderHistory(runs) {
     a.download = `run-${r.id}-telemetry.csv`;
     te.append(a);
     tr.append(out, du, ve, te);
+    label([...tr.children], ['Run', 'Job', 'Outcome', 'Duration', 'Verdict', 'Telemetry']);
     tb.append(tr);
   }
 }

@@ -13,6 +13,7 @@ function el(name, attrs = {}, text) {
 
 function fmt(v) {
   if (!Number.isFinite(v)) return '—';
+  if (Number.isInteger(v)) return String(v);
   const a = Math.abs(v);
   return a >= 100 ? v.toFixed(0) : a >= 1 ? v.toFixed(2) : v.toFixed(3);
 }

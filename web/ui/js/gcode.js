@@ -107,7 +107,10 @@ export function parse(text) {
     });
     grow(pos);
     if ((motion === 2 || motion === 3) && plane === 17) {
-      arc(pos, target, words, scale, motion === 2, (x0, y0, x1, y1) => seg(x0, y0, x1, y1, CUT, ln));
+      arc(pos, target, words, scale, motion === 2, (x0, y0, x1, y1) => {
+        seg(x0, y0, x1, y1, CUT, ln);
+        grow([x1, y1, target[2]]);
+      });
     } else {
       seg(pos[0], pos[1], target[0], target[1], motion === 0 ? RAPID : CUT, ln);
     }
