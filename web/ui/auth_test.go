@@ -1,15 +1,48 @@
 package ui_test
 
 import (
+	"context"
 	"net/http"
 	"testing"
 
+	"github.com/kerf-cnc/kerf/jobs"
 	"github.com/kerf-cnc/kerf/web"
 )
 
-// authenticate configures the server's login. Until the web package serves
-// login sessions the harness uses the trusted handler.
-func authenticate(t testing.TB, srv *web.Server) { t.Helper() }
+// Harness login: a real user in a real jobs.Store, logged in through the
+// web package's sessions. The e2e tests get the credentials through
+// KERF_USER and KERF_PASS.
+const (
+	testUser     = "ada"
+	testPassword = "correct horse battery"
+	// testIterations keeps PBKDF2 cheap in tests; the daemon uses
+	// jobs.DefaultPasswordIterations.
+	testIterations = 1000
+)
 
-// apiHandler is the API as the browser reaches it.
-func apiHandler(srv *web.Server) http.Handler { return srv.TrustedHandler() }
+// authenticate gives the server a user store holding one operator.
+func authenticate(t testing.TB, srv *web.Server) {
+	t.Helper()
+	store := jobs.NewStore(t.TempDir())
+	if err := store.Open(context.Background()); err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := store.Close(); err != nil {
+			t.Errorf("close store: %v", err)
+		}
+	})
+	hash, err := jobs.HashPassword(testPassword, testIterations)
+	if err != nil {
+		t.Fatalf("hash password: %v", err)
+	}
+	if _, err := store.CreateUser(context.Background(), jobs.User{Name: testUser, Role: "operator", Password: hash}); err != nil {
+		t.Fatalf("create user: %v", err)
+	}
+	srv.Users = store
+	srv.PasswordIterations = testIterations
+}
+
+// apiHandler is the API as the browser reaches it over TCP: every request
+// authenticated.
+func apiHandler(srv *web.Server) http.Handler { return srv.Handler() }

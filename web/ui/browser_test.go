@@ -57,6 +57,8 @@ func TestBrowser(t *testing.T) {
 		"KERF_CONTROL="+h.control.URL,
 		"KERF_CHROMIUM="+chromiumPath(),
 		"KERF_SHOTS="+shots,
+		"KERF_USER="+testUser,
+		"KERF_PASS="+testPassword,
 		"KERF_CORPUS="+filepath.Join("..", "..", "testdata", "corpus", "open"),
 	)
 	var out bytes.Buffer

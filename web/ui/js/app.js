@@ -116,7 +116,8 @@ function setUser(me) {
   S.user = me;
   S.role = me.role in ROLES ? me.role : 'viewer';
   text('#whoami', `${me.name} (${S.role})`);
-  $('#logout').hidden = !!me.noLogin;
+  // Only a login session can log out; a token, the socket or a proxy cannot.
+  $('#logout').hidden = me.noLogin || (me.via !== undefined && me.via !== 'session');
   renderControls();
 }
 
