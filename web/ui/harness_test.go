@@ -179,7 +179,7 @@ func (h *harness) machineStatus(context.Context) (web.MachineStatus, error) {
 
 func (h *harness) settings(context.Context) ([]web.Setting, error) {
 	var out []web.Setting
-	for n := gcode.SetTravelX; n <= gcode.SetTravelX+2; n++ {
+	for _, n := range []int{20, 22, 23, gcode.SetTravelX, gcode.SetTravelX + 1, gcode.SetTravelX + 2} {
 		out = append(out, web.Setting{Number: n, Value: strconv.FormatFloat(h.profile.Get(n), 'f', 3, 64)})
 	}
 	return out, nil

@@ -191,7 +191,8 @@ for (const vp of VIEWPORTS) {
       const box = await b.boundingBox();
       await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
       await page.mouse.down();
-      await until(control.calls, (c) => c.some((x) => /"y":-1000\b/.test(x)), 'a continuous Y- jog');
+      // To the end of the travel: machine Y -86.75 of 180 mm, less the 0.5 mm margin.
+      await until(control.calls, (c) => c.some((x) => /"y":-92\.75\b/.test(x)), 'a continuous Y- jog to the travel end');
       const n = (await control.calls()).filter((c) => c === 'jog_cancel').length;
       await page.mouse.up();
       await until(control.calls, (c) => c.filter((x) => x === 'jog_cancel').length > n, 'the jog cancel on release');

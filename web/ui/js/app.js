@@ -14,7 +14,12 @@ const $$ = (sel, root = document) => [...root.querySelectorAll(sel)];
 
 const ROLES = { viewer: 0, operator: 1, admin: 2 };
 const ACTIVE = new Set(['queued', 'running', 'paused']);
-const CONTINUOUS_JOG_MM = 1000; // a "hold to move" jog's distance; GRBL soft limits clip it, release cancels it
+// A "hold to move" jog goes to the end of the travel (less a margin) and
+// is cancelled on release. GRBL refuses, with error:15, a jog whose target
+// is outside the travel when soft limits are on, so the target must be
+// inside it; without a known travel the jog is this long.
+const CONTINUOUS_JOG_MM = 1000;
+const TRAVEL_MARGIN_MM = 0.5;
 
 /** State mirrors the daemon. */
 const S = {
@@ -182,7 +187,7 @@ async function loadTravel() {
   try {
     const list = await api.settings();
     const get = (n) => parseFloat((list.find((s) => s.number === n) || {}).value);
-    S.travel = { x: get(130), y: get(131), z: get(132) };
+    S.travel = { x: get(130), y: get(131), z: get(132), invert: get(23) || 0 };
     updatePreviewTravel();
   } catch { S.travel = null; }
 }
@@ -480,15 +485,36 @@ function sendJogCancel() {
   return stream.send({ cmd: 'jog_cancel' }).catch(() => api.machineAction('jog/cancel'));
 }
 
+/**
+ * continuousDistance is how far a hold-to-move jog along dir ("X+") may go:
+ * to the travel's end from the machine position. Machine space runs from 0
+ * to -travel, or 0 to +travel for an axis whose homing direction is
+ * inverted ($23). NaN when the travel or position is unknown.
+ */
+function continuousDistance(dir) {
+  const i = 'XYZ'.indexOf(dir[0]);
+  const travel = S.travel ? [S.travel.x, S.travel.y, S.travel.z][i] : NaN;
+  const pos = S.machine?.mpos?.[i];
+  if (!(travel > 0) || !Number.isFinite(pos)) return NaN;
+  const inverted = (S.travel.invert >> i) & 1;
+  const lo = inverted ? 0 : -travel;
+  const hi = inverted ? travel : 0;
+  const room = dir[1] === '+' ? hi - pos : pos - lo;
+  return Math.round((room - TRAVEL_MARGIN_MM) * 1000) / 1000;
+}
+
 let held = null;
 function jogPress(btn) {
   if (btn.disabled || jogBlock()) return;
   const dir = btn.dataset.jog;
   const step = jogStep();
   if (step === 'cont') {
+    let dist = continuousDistance(dir);
+    if (Number.isNaN(dist)) dist = CONTINUOUS_JOG_MM;
+    if (dist <= 0) { toast(`${dir[0]} is at the end of its travel.`, 'error'); return; }
     held = btn;
     btn.classList.add('active');
-    act(`Jog ${dir}`, () => sendJog(jogRequest(dir, CONTINUOUS_JOG_MM)));
+    act(`Jog ${dir}`, () => sendJog(jogRequest(dir, dist)));
   } else {
     act(`Jog ${dir}`, () => sendJog(jogRequest(dir, parseFloat(step))));
   }
