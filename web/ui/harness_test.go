@@ -18,12 +18,11 @@ import (
 	"github.com/kerf-cnc/kerf/jobs"
 	"github.com/kerf-cnc/kerf/jobs/events"
 	"github.com/kerf-cnc/kerf/web"
-	"github.com/kerf-cnc/kerf/web/ui"
 	"github.com/kerf-cnc/kerf/web/webtest"
 )
 
 // harness is the daemon the browser tests talk to: a real web.Server (API,
-// websocket, event hub) serving the embedded panel, with the job, run and
+// login sessions, websocket, event hub, and the embedded panel it serves), with the job, run and
 // machine services played by the webtest fakes over a small in-memory
 // state. Uploads are checked by the real gcode checker against the 3018
 // PRO profile. A second server, the control plane, lets the browser tests
@@ -96,10 +95,9 @@ func newHarness(t testing.TB) *harness {
 	srv.Events = h.hub
 	authenticate(t, srv)
 
-	mux := http.NewServeMux()
-	mux.Handle("/api/", h.gate(apiHandler(srv)))
-	mux.Handle("/", http.FileServerFS(ui.FS()))
-	h.api = httptest.NewUnstartedServer(mux)
+	// The server serves the panel itself (the embedded ui.FS, SPA fallback)
+	// next to the API, as the daemon does.
+	h.api = httptest.NewUnstartedServer(h.gate(apiHandler(srv)))
 	// Track every connection, websockets (hijacked) included, so going
 	// offline can cut them all.
 	h.api.Config.ConnState = func(c net.Conn, st http.ConnState) {
