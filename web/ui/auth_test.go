@@ -13,14 +13,16 @@ import (
 // web package's sessions. The e2e tests get the credentials through
 // KERF_USER and KERF_PASS.
 const (
-	testUser     = "ada"
+	testUser     = "ada" // an operator
+	testViewer   = "vic" // a viewer
 	testPassword = "correct horse battery"
 	// testIterations keeps PBKDF2 cheap in tests; the daemon uses
 	// jobs.DefaultPasswordIterations.
 	testIterations = 1000
 )
 
-// authenticate gives the server a user store holding one operator.
+// authenticate gives the server a user store holding an operator and a
+// viewer, both with testPassword.
 func authenticate(t testing.TB, srv *web.Server) {
 	t.Helper()
 	store := jobs.NewStore(t.TempDir())
@@ -36,8 +38,10 @@ func authenticate(t testing.TB, srv *web.Server) {
 	if err != nil {
 		t.Fatalf("hash password: %v", err)
 	}
-	if _, err := store.CreateUser(context.Background(), jobs.User{Name: testUser, Role: "operator", Password: hash}); err != nil {
-		t.Fatalf("create user: %v", err)
+	for name, role := range map[string]string{testUser: "operator", testViewer: "viewer"} {
+		if _, err := store.CreateUser(context.Background(), jobs.User{Name: name, Role: role, Password: hash}); err != nil {
+			t.Fatalf("create user %s: %v", name, err)
+		}
 	}
 	srv.Users = store
 	srv.PasswordIterations = testIterations

@@ -58,6 +58,7 @@ func TestBrowser(t *testing.T) {
 		"KERF_CHROMIUM="+chromiumPath(),
 		"KERF_SHOTS="+shots,
 		"KERF_USER="+testUser,
+		"KERF_VIEWER="+testViewer,
 		"KERF_PASS="+testPassword,
 		"KERF_CORPUS="+filepath.Join("..", "..", "testdata", "corpus", "open"),
 	)

@@ -139,8 +139,10 @@ for (const vp of VIEWPORTS) {
       await page.locator('#drift-body svg.chart').waitFor();
       assert.match(await page.locator('#drift-body').textContent(), /over the limit/);
       assert.equal(await page.locator('#drift-body svg .limit').count() >= 2, true);
+      await control.publish('run.verdict', { run: runID, line: 200, verdict: { score: { score: 88, classification: 'Pass' }, results: {} } });
       await control.publish('run.verdict', {
         run: runID,
+        line: 400,
         verdict: {
           judgeName: 'NetflixACAJudge-v1.0',
           score: { score: 91.7, classification: 'Pass', classificationReason: '' },
@@ -153,6 +155,8 @@ for (const vp of VIEWPORTS) {
       await page.locator('#canary-body .badge.pass').first().waitFor();
       assert.match(await page.locator('#canary-body').textContent(), /Pass score 91\.7/);
       assert.equal(await page.locator('#canary-body .metrics li').count(), 2);
+      // Two live verdicts: the score-over-time chart is drawn.
+      await page.locator('#canary-body svg[aria-label^="Canary score over the run"]').waitFor();
       await shot('verdict');
     });
 

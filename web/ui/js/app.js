@@ -37,6 +37,7 @@ const S = {
   prompt: null,
   drift: { run: null, points: [], limit: 0 },
   verdict: null,
+  scores: [], // [{x: line, y: score}] of the live verdicts of the current run
   previewJob: null,
 };
 
@@ -63,8 +64,7 @@ function toast(msg, kind = 'info') {
 /** act runs an API call from a control and reports its failure. */
 async function act(what, fn) {
   try {
-    const r = await fn();
-    return r;
+    return await fn();
   } catch (err) {
     const code = err instanceof APIError ? ` (${err.status || 'no answer'} ${err.code})` : '';
     toast(`${what} failed${code}: ${err.message}`, 'error');
@@ -284,6 +284,12 @@ function onVerdict(d) {
   const id = runID(d);
   if (S.run && id && S.run.id !== id) return;
   S.verdict = d.verdict || d.result || d;
+  // Live verdicts during a run: the score over time, by source line.
+  const score = S.verdict?.score?.score;
+  if (Number.isFinite(score)) {
+    const x = Number.isFinite(d.line) ? d.line : S.progress.line || S.scores.length + 1;
+    S.scores.push({ x, y: score });
+  }
   renderVerdict();
 }
 
@@ -356,6 +362,7 @@ function setRun(run) {
   if (!prev || prev.id !== run.id) {
     S.progress = { line: run.last_executed_line || run.from_line || 0, t0: Date.now(), runningMs: (run.summary?.running_ns || 0) / 1e6 };
     S.verdict = null;
+    S.scores = [];
     if (S.drift.run !== run.id) S.drift = { run: run.id, points: [], limit: 0 };
     renderDrift();
     showPreview(run.job_id);
@@ -552,9 +559,7 @@ function bindJog() {
     if (!dir || ev.altKey || ev.ctrlKey || ev.metaKey) return;
     ev.preventDefault();
     if (ev.repeat) return;
-    const btn = $(`.jogb[data-jog="${dir}1"]`);
-    if (jogStep() === 'cont') jogPress(btn);
-    else jogPress(btn);
+    jogPress($(`.jogb[data-jog="${dir}1"]`));
   });
   document.addEventListener('keyup', (ev) => { if (keys[ev.key]) jogRelease(); });
   window.addEventListener('blur', jogRelease);
@@ -767,7 +772,11 @@ function renderVerdict() {
     }));
     ul.append(li);
   }
-  body.replaceChildren(head, ul);
+  body.replaceChildren(head);
+  if (S.scores.length > 1) {
+    body.append(lineChart({ points: S.scores, label: 'Canary score over the run, by source line', xLabel: 'line', yLabel: 'score', height: 140 }));
+  }
+  body.append(ul);
 }
 
 function renderDrift() {
