@@ -5,6 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { launch, watchConsole, control, until, URL_, SHOTS, CORPUS } from './browser.mjs';
 
 const INVALID = path.join(CORPUS, 'gcodetools_longmill-line_invalid_gcode.nc');
@@ -66,8 +67,17 @@ for (const vp of VIEWPORTS) {
       assert.equal(await visible('#logout'), Boolean(USER));
     });
 
-    it('shows the diagnostics of a file GRBL would reject, with line numbers', async () => {
-      await page.setInputFiles('#file', INVALID);
+    it('shows the diagnostics of a dropped file GRBL would reject, with line numbers', async () => {
+      // Dropped on the drop zone, as from a file manager.
+      const content = await readFile(INVALID, 'latin1');
+      const dt = await page.evaluateHandle((text) => {
+        const d = new DataTransfer();
+        d.items.add(new File([text], 'longmill-line_invalid_gcode.nc', { type: 'text/plain' }));
+        return d;
+      }, content);
+      await page.dispatchEvent('#drop', 'dragover', { dataTransfer: dt });
+      assert.equal(await page.locator('#drop.over').count(), 1, 'the drop zone highlights on dragover');
+      await page.dispatchEvent('#drop', 'drop', { dataTransfer: dt });
       const box = page.locator('#upload-result .diags[role=alert]');
       await box.waitFor();
       await box.locator('li.sev-error').first().waitFor();

@@ -657,7 +657,6 @@ function renderJobs() {
     fl.className = 'from-line';
     fl.id = `from-${j.id}`;
     fl.setAttribute('aria-label', `Start ${j.name} from line (0: the beginning)`);
-    fl.style.width = '6rem';
     from.append(fl);
     const acts = document.createElement('td');
     const start = document.createElement('button');
