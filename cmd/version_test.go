@@ -97,7 +97,7 @@ func TestVersionCommand(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			ios, _, out, _ := TestStreams()
 			c := newCmdVersionWith(ios, func() BuildInfo { return tt.info })
-			c.SetArgs(tt.args)
+			c.SetArgs(append([]string{}, tt.args...)) // nil would make cobra read os.Args
 			c.SetOut(out)
 			c.SetErr(out)
 			err := c.Execute()
