@@ -573,7 +573,8 @@ function diagList(diags) {
     const li = document.createElement('li');
     li.className = `sev-${d.severity}`;
     const where = `line ${d.line}${d.col ? `, col ${d.col}` : ''}`;
-    li.textContent = `${where}: ${d.message}${d.grbl_error ? ` (GRBL error:${d.grbl_error})` : ''}`;
+    const code = d.grbl_error && !d.message.includes(`error:${d.grbl_error}`) ? ` (GRBL error:${d.grbl_error})` : '';
+    li.textContent = `${where}: ${d.message}${code}`;
     ol.append(li);
   }
   return ol;
