@@ -50,6 +50,39 @@ const stream = new EventStream('/api/v1/ws', {
 });
 let preview;
 
+/**
+ * Parser runs gcode.parse in a module worker, one at a time per request
+ * id; where workers are unavailable it parses on the main thread.
+ */
+class Parser {
+  constructor() {
+    this.pending = new Map();
+    this.next = 1;
+    try {
+      this.worker = new Worker(new URL('./parse-worker.js', import.meta.url), { type: 'module' });
+      this.worker.onmessage = (ev) => {
+        const p = this.pending.get(ev.data.id);
+        if (!p) return;
+        this.pending.delete(ev.data.id);
+        if (ev.data.error) p.reject(new Error(ev.data.error));
+        else p.resolve(ev.data.p);
+      };
+    } catch {
+      this.worker = null;
+    }
+  }
+
+  parse(text) {
+    if (!this.worker) return Promise.resolve(parse(text));
+    const id = this.next++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, text });
+    });
+  }
+}
+const parser = new Parser();
+
 // ---------- helpers ----------
 
 function toast(msg, kind = 'info') {
@@ -592,7 +625,7 @@ async function upload(file) {
   try {
     const job = await api.upload(file);
     const src = await textP;
-    S.programs.set(job.id, { parsed: parse(src), src: src.split(/\r?\n|\r/) });
+    S.programs.set(job.id, { parsed: await parser.parse(src), src: src.split(/\r?\n|\r/) });
     const rep = check(job) || {};
     box.className = 'diags ok';
     box.replaceChildren(`✔ ${job.name}: checked, ${job.lines} lines, ${rep.errors || 0} errors, ${rep.warnings || 0} warnings${rep.estimated_seconds ? `, about ${dur(rep.estimated_seconds * 1000)}` : ''}.`);
@@ -609,10 +642,7 @@ async function upload(file) {
       h.className = 'error';
       h.textContent = `✖ ${file.name} was refused: GRBL would reject it (${errors} error${errors === 1 ? '' : 's'}). Fix these lines and upload again:`;
       box.replaceChildren(h, diagList(diags));
-      try {
-        const src = await textP;
-        S.programs.set(`upload:${file.name}`, { parsed: parse(src), src: src.split(/\r?\n|\r/) });
-      } catch { /* preview is optional */ }
+
     } else {
       box.replaceChildren(`✖ ${file.name} was refused (${err.status || 'no answer'} ${err.code}): ${err.message}`);
     }

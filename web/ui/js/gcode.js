@@ -13,6 +13,7 @@ export const Kind = Object.freeze({ RAPID, CUT });
 
 /** Strips comments: parentheses and everything after ';'. */
 function stripComments(line) {
+  if (!line.includes('(') && !line.includes(';')) return line;
   let out = '';
   let depth = 0;
   for (const ch of line) {
@@ -29,8 +30,9 @@ const WORD = /([A-Za-z])\s*([-+]?(?:\d+\.?\d*|\.\d+))/g;
 /**
  * parse reads a program and returns
  *   { segs: Float64Array [x0,y0,x1,y1,...], kinds: Uint8Array, lines: Int32Array,
- *     ends: [[x,y,z] per source line], bounds: {min:[x,y,z], max:[x,y,z], empty},
- *     lineCount }
+ *     ends: Float64Array [x,y,z per source line: the position after it],
+ *     bounds: {min:[x,y,z], max:[x,y,z], empty}, lineCount }
+ * The arrays are typed so a worker can transfer them without copying.
  * Arcs are flattened into chords no longer than about 0.5 mm (at most 720
  * per arc). Each segment records its 1-based source line.
  */
@@ -46,7 +48,8 @@ export function parse(text) {
   let scale = 1; // G20: 25.4
   let plane = 17;
   const src = text.split(/\r?\n|\r/);
-  const ends = new Array(src.length);
+  const ends = new Float64Array(src.length * 3);
+  const end = (li) => { ends[li * 3] = pos[0]; ends[li * 3 + 1] = pos[1]; ends[li * 3 + 2] = pos[2]; };
 
   const grow = (p) => {
     for (let i = 0; i < 3; i++) {
@@ -63,7 +66,7 @@ export function parse(text) {
   for (let li = 0; li < src.length; li++) {
     const ln = li + 1;
     const code = stripComments(src[li]).trim();
-    ends[li] = [pos[0], pos[1], pos[2]];
+    end(li);
     if (!code || code[0] === '%' || code[0] === '$') continue;
     const words = {};
     const gs = [];
@@ -92,10 +95,7 @@ export function parse(text) {
     // G4, G10, G28, G30, G92 use axis words for something else.
     if (gs.some((g) => g === 4 || g === 10 || g === 28 || g === 30 || g === 92 || g === 28.1 || g === 30.1 || g === 92.1)) continue;
     const has = 'X' in words || 'Y' in words || 'Z' in words;
-    if (!has || motion < 0) {
-      ends[li] = [pos[0], pos[1], pos[2]];
-      continue;
-    }
+    if (!has || motion < 0) continue;
     if (machineCoords) {
       // A G53 move is in machine coordinates, which the preview does not
       // know; it is almost always a retract to a safe Z, so skip it.
@@ -116,7 +116,7 @@ export function parse(text) {
     }
     grow(target);
     pos[0] = target[0]; pos[1] = target[1]; pos[2] = target[2];
-    ends[li] = [pos[0], pos[1], pos[2]];
+    end(li);
   }
   const empty = !Number.isFinite(min[0]);
   return {
