@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # release.sh builds kerf's release files into dist/:
 #
-#   kerf-VERSION-linux-arm64    Raspberry Pi 3/4/5 on 64-bit Raspberry Pi OS
+#   kerf-VERSION-linux-arm64    Raspberry Pi 3/4/5/Zero 2 W on 64-bit Raspberry Pi OS
 #   kerf-VERSION-linux-armv7    Raspberry Pi 2/3 on 32-bit Raspberry Pi OS (GOARM=7)
 #   kerf-VERSION-linux-armv6    Raspberry Pi Zero/Zero W/1 (GOARM=6; runs on every Pi)
 #   kerf-VERSION-linux-amd64    a PC, or the simulator on a laptop
@@ -83,7 +83,7 @@ source_into() {
   mkdir -p "$1"
   if [ "$worktree" = 1 ]; then
     # Tracked files as they are on disk (untracked files stay out).
-    git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$1"
+    git ls-files -z | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$1"
   else
     git archive --format=tar HEAD | tar -xf - -C "$1"
   fi
