@@ -93,6 +93,10 @@ type Stream struct {
 	// M3/M4/M5 which wait for the planner). It may block briefly (a sense
 	// check); an error stops the stream.
 	AfterAck func(ctx context.Context, wl gcode.WireLine) error
+	// Extra, when set, returns lines to send right after a line that has
+	// Actions (e.g. a spin-up dwell after M3); they carry the same source
+	// line and no actions.
+	Extra func(wl gcode.WireLine) []string
 	// OnStop is called at once when the stream must stop abnormally,
 	// before the feed hold and reset: switch the router off here.
 	OnStop func(cause error)
@@ -252,28 +256,41 @@ func (s *Stream) send(ctx context.Context) error {
 				return causeOr(ctx, err)
 			}
 		}
-		if wl.Text == "" {
-			continue // an action-only line (M6): nothing goes to the board
+		if wl.Text != "" { // empty: an action-only line (M6), nothing goes to the board
+			if err := s.sendLine(ctx, wl, action); err != nil {
+				return err
+			}
 		}
-		n := len(wl.Text) + 1
-		s.mu.Lock()
-		s.queue = append(s.queue, sent{wl: wl, bytes: n, action: action})
-		s.mu.Unlock()
-		if err := s.Conn.Send(ctx, wl.Text, int64(wl.Source)); err != nil {
-			s.mu.Lock()
-			s.queue = s.queue[:len(s.queue)-1]
-			s.mu.Unlock()
-			return causeOr(ctx, err)
+		if action && s.Extra != nil {
+			for _, x := range s.Extra(wl) {
+				if err := s.sendLine(ctx, gcode.WireLine{Text: x, Source: wl.Source}, false); err != nil {
+					return err
+				}
+			}
 		}
-		s.mu.Lock()
-		if s.firstAt.IsZero() {
-			s.firstAt = s.now()
-		}
-		s.prog.Sent++
-		s.prog.BytesSent += int64(n)
-		s.prog.LastSent = wl.Source
-		s.mu.Unlock()
 	}
+}
+
+func (s *Stream) sendLine(ctx context.Context, wl gcode.WireLine, action bool) error {
+	n := len(wl.Text) + 1
+	s.mu.Lock()
+	s.queue = append(s.queue, sent{wl: wl, bytes: n, action: action})
+	s.mu.Unlock()
+	if err := s.Conn.Send(ctx, wl.Text, int64(wl.Source)); err != nil {
+		s.mu.Lock()
+		s.queue = s.queue[:len(s.queue)-1]
+		s.mu.Unlock()
+		return causeOr(ctx, err)
+	}
+	s.mu.Lock()
+	if s.firstAt.IsZero() {
+		s.firstAt = s.now()
+	}
+	s.prog.Sent++
+	s.prog.BytesSent += int64(n)
+	s.prog.LastSent = wl.Source
+	s.mu.Unlock()
+	return nil
 }
 
 // causeOr prefers the context's cause (the real reason the stream is

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -113,7 +112,6 @@ func TestStreamErrorStopsMachine(t *testing.T) {
 	})
 }
 
-func itoa(i int) string { return strconv.Itoa(i) }
 
 // Every corpus file that kerf check passes streams into the simulated
 // board with zero overflows and zero errors.

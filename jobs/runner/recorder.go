@@ -1,0 +1,205 @@
+package runner
+
+import (
+	"context"
+	"math"
+	"sync"
+	"time"
+
+	"github.com/kerf-cnc/kerf/grbl"
+	"github.com/kerf-cnc/kerf/jobs"
+)
+
+// recorder turns a run's progress into store updates (at most once per
+// ProgressInterval: each is an fsync), telemetry samples (one per status
+// report, appended in batches) and events. Its loop goroutine is owned by
+// Service.stream.
+type recorder struct {
+	s     *Service
+	run   jobs.Run
+	job   jobs.Job
+	conn  *grbl.Conn
+	start time.Time
+
+	mu          sync.Mutex
+	samples     []jobs.Sample
+	last        Progress
+	stored      Progress
+	lastEvent   time.Time
+	lastStatus  time.Time
+	pauseAt     int // source line of an M0 sent and not yet paused at
+	pauseReason string
+	pauses      chan string
+}
+
+func newRecorder(s *Service, run jobs.Run, job jobs.Job, conn *grbl.Conn) *recorder {
+	return &recorder{s: s, run: run, job: job, conn: conn, start: s.now(), pauses: make(chan string, 1)}
+}
+
+func (r *recorder) interval() time.Duration {
+	if r.s.ProgressInterval > 0 {
+		return r.s.ProgressInterval
+	}
+	return time.Second
+}
+
+// progress is the Stream's OnProgress: it must not block.
+func (r *recorder) progress(p Progress) {
+	r.mu.Lock()
+	r.last = p
+	if p.HaveStatus && p.Status.At.After(r.lastStatus) {
+		r.lastStatus = p.Status.At
+		r.samples = append(r.samples, r.sample(p))
+		// GRBL holds by itself at M0; its ok waits for cycle start.
+		if r.pauseAt != 0 && p.Status.State == grbl.StateHold && p.Status.SubState == 0 {
+			reason := "paused by M0 at line " + itoa(r.pauseAt)
+			r.pauseAt = 0
+			select {
+			case r.pauses <- reason:
+			default:
+			}
+		}
+	}
+	now := r.s.now()
+	emit := now.Sub(r.lastEvent) >= 250*time.Millisecond
+	if emit {
+		r.lastEvent = now
+	}
+	r.mu.Unlock()
+	if emit {
+		r.s.publish("run.progress", r.event(p))
+	}
+}
+
+func (r *recorder) event(p Progress) ProgressEvent {
+	ev := ProgressEvent{Run: r.run.ID, Job: r.job.ID, Lines: r.job.Lines, LastSent: p.LastSent, LastAcked: p.LastAcked,
+		LastExecuted: p.LastExecuted, ElapsedMs: p.Elapsed.Milliseconds()}
+	if p.LastAcked > 0 && r.job.Lines > 0 {
+		done := float64(p.LastAcked-r.run.FromLine) / float64(r.job.Lines-r.run.FromLine+1)
+		if done > 0 && done <= 1 {
+			ev.EtaMs = int64(float64(p.Elapsed.Milliseconds()) * (1 - done) / done)
+		}
+	}
+	return ev
+}
+
+func (r *recorder) expectPause(line int) {
+	r.mu.Lock()
+	r.pauseAt = line
+	r.mu.Unlock()
+}
+
+var stateCodes = map[grbl.State]uint8{
+	grbl.StateIdle: 1, grbl.StateRun: 2, grbl.StateHold: 3, grbl.StateJog: 4, grbl.StateAlarm: 5,
+	grbl.StateDoor: 6, grbl.StateCheck: 7, grbl.StateHome: 8, grbl.StateSleep: 9,
+}
+
+// Relay flag bits in jobs.Sample.Relay.
+const (
+	RelayCommanded uint8 = 1 << iota
+	RelaySensed
+	RelayHasSense
+)
+
+func clampI32(v float64) int32 {
+	if v > math.MaxInt32 {
+		return math.MaxInt32
+	}
+	if v < math.MinInt32 {
+		return math.MinInt32
+	}
+	return int32(math.Round(v))
+}
+
+func (r *recorder) sample(p Progress) jobs.Sample {
+	st := p.Status
+	sm := jobs.Sample{T: st.At.Sub(r.start), State: stateCodes[st.State], Feed: clampI32(st.Feed), Spindle: clampI32(st.Speed),
+		SourceLine: int32(p.LastExecuted)}
+	if sm.T < 0 {
+		sm.T = 0
+	}
+	for i := 0; i < 3 && i < len(st.MPos); i++ {
+		sm.MPos[i] = clampI32(st.MPos[i] * 1000)
+	}
+	if st.HasBuffer {
+		sm.PlannerFree = uint8(min(max(st.PlannerFree, 0), 255))
+		sm.RxFree = uint16(min(max(st.RXFree, 0), 65535))
+	}
+	sm.Ov = [3]uint8{uint8(min(st.Ov.Feed, 255)), uint8(min(st.Ov.Rapid, 255)), uint8(min(st.Ov.Spindle, 255))}
+	if r.s.Relay != nil {
+		c, sensed := r.s.Relay.State()
+		if c {
+			sm.Relay |= RelayCommanded
+		}
+		if sensed != nil {
+			sm.Relay |= RelayHasSense
+			if *sensed {
+				sm.Relay |= RelaySensed
+			}
+		}
+	}
+	return sm
+}
+
+// loop flushes progress and telemetry every interval and records M0
+// pauses, until ctx ends.
+func (r *recorder) loop(ctx context.Context) {
+	t := time.NewTicker(r.interval())
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case reason := <-r.pauses:
+			_ = r.setPaused(ctx, reason)
+		case <-t.C:
+			r.mu.Lock()
+			p := r.last
+			r.mu.Unlock()
+			r.flush(ctx, p)
+		}
+	}
+}
+
+// setPaused records that the run waits for the operator.
+func (r *recorder) setPaused(ctx context.Context, reason string) error {
+	run, err := r.s.Store.UpdateRun(ctx, r.run.ID, func(rr *jobs.Run) error {
+		if rr.State == jobs.StatePaused {
+			rr.Reason = reason
+			return nil
+		}
+		rr.State, rr.Reason = jobs.StatePaused, reason
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	r.s.publish("run.state", runEvent(run))
+	return nil
+}
+
+// flush writes the buffered telemetry and, when it moved, the progress.
+func (r *recorder) flush(ctx context.Context, p Progress) {
+	r.mu.Lock()
+	samples := r.samples
+	r.samples = nil
+	moved := p.LastAcked != r.stored.LastAcked || p.LastExecuted != r.stored.LastExecuted
+	r.stored = p
+	r.mu.Unlock()
+	if len(samples) > 0 {
+		if err := r.s.Store.AppendTelemetry(ctx, r.run.ID, samples); err != nil {
+			r.s.log().Error("telemetry append failed; samples dropped", "run", r.run.ID, "samples", len(samples), "err", err)
+		}
+	}
+	if moved {
+		_, err := r.s.Store.UpdateRun(ctx, r.run.ID, func(rr *jobs.Run) error {
+			rr.LastAckedLine = max(rr.LastAckedLine, p.LastAcked)
+			rr.LastExecutedLine = max(rr.LastExecutedLine, p.LastExecuted)
+			rr.Summary.LinesSent = int(p.Sent)
+			return nil
+		})
+		if err != nil {
+			r.s.log().Error("progress update failed", "run", r.run.ID, "err", err)
+		}
+	}
+}
