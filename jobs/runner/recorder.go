@@ -28,7 +28,6 @@ type recorder struct {
 	lastEvent   time.Time
 	lastStatus  time.Time
 	pauseAt     int // source line of an M0 sent and not yet paused at
-	pauseReason string
 	pauses      chan string
 }
 

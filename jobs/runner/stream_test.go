@@ -112,7 +112,6 @@ func TestStreamErrorStopsMachine(t *testing.T) {
 	})
 }
 
-
 // Every corpus file that kerf check passes streams into the simulated
 // board with zero overflows and zero errors.
 func TestStreamCorpus(t *testing.T) {
