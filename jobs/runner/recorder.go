@@ -21,14 +21,14 @@ type recorder struct {
 	conn  *grbl.Conn
 	start time.Time
 
-	mu          sync.Mutex
-	samples     []jobs.Sample
-	last        Progress
-	stored      Progress
-	lastEvent   time.Time
-	lastStatus  time.Time
-	pauseAt     int // source line of an M0 sent and not yet paused at
-	pauses      chan string
+	mu         sync.Mutex
+	samples    []jobs.Sample
+	last       Progress
+	stored     Progress
+	lastEvent  time.Time
+	lastStatus time.Time
+	pauseAt    int // source line of an M0 sent and not yet paused at
+	pauses     chan string
 }
 
 func newRecorder(s *Service, run jobs.Run, job jobs.Job, conn *grbl.Conn) *recorder {
