@@ -8,6 +8,10 @@
 //	mux.Handle("/", http.FileServerFS(ui.FS()))
 //
 // The browser tests under e2e/ drive Debian's chromium through
-// playwright-core against a real web.Server; TestBrowser runs them.
+// playwright-core (node's test runner) against a harness: a real
+// web.Server with login sessions, event hub and websocket, and the
+// webtest fakes scripting jobs, runs and the machine. TestBrowser starts
+// the harness and runs them; without node or chromium it skips, or fails
+// when CI is set. TestPageWeight holds the assets to their gzip budget.
 // See docs/panel.md.
 package ui

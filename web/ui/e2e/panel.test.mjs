@@ -94,16 +94,18 @@ for (const vp of VIEWPORTS) {
       const row = page.locator('#job-table tbody tr', { hasText: 'Gates_combined' }).first();
       await row.waitFor();
       assert.equal((await row.locator('.badge').textContent()).trim().length > 0, true);
-      await page.locator('#pv-info').filter({ hasText: /Bounds \(work mm\): X/ }).waitFor();
-      assert.match(await page.locator('#pv-info').textContent(), /machine travel/);
+      // The travel comes from $130/$131 and the work offset.
+      await page.locator('#pv-info').filter({ hasText: /Bounds \(work mm\): X.*(Fits|Leaves) the machine travel/ }).waitFor();
     });
 
     it('starts the job; jog is disabled with the reason while it runs', async () => {
       const row = page.locator('#job-table tbody tr', { hasText: 'Gates_combined' }).first();
+      const starts = (c) => c.filter((x) => x.startsWith('start job '));
+      const n = starts(await control.calls()).length; // the calls log is shared by both viewports
       await row.getByRole('button', { name: /^Start / }).click();
       await page.locator('#run-state').filter({ hasText: 'running' }).waitFor();
-      const calls = await until(control.calls, (c) => c.some((x) => x.startsWith('start job ')), 'the start call');
-      runID = calls.findLast((x) => x.startsWith('start job ')).split(' ')[4];
+      const calls = await until(control.calls, (c) => starts(c).length > n, 'the start call');
+      runID = starts(calls).at(-1).split(' ')[4];
       await page.locator('#jog-reason').filter({ hasText: /disabled while run .* is running/ }).waitFor();
       for (const b of await page.locator('.jogb').all()) assert.equal(await b.isDisabled(), true);
       assert.equal(await page.locator('#run-pause').isEnabled(), true);
@@ -146,8 +148,9 @@ for (const vp of VIEWPORTS) {
       for (const [i, dz] of [0.01, 0.02, -0.015, 0.06].entries()) {
         await control.publish('run.drift', { run: runID, checkpoint: i + 1, line: 100 * (i + 1), dz_mm: dz, limit_mm: 0.05 });
       }
+      // Events apply in order: the fourth (over the limit) comes last.
+      await page.locator('#drift-body').filter({ hasText: /over the limit.*0\.060 mm/ }).waitFor();
       await page.locator('#drift-body svg.chart').waitFor();
-      assert.match(await page.locator('#drift-body').textContent(), /over the limit/);
       assert.equal(await page.locator('#drift-body svg .limit').count() >= 2, true);
       await control.publish('run.verdict', { run: runID, line: 200, verdict: { score: { score: 88, classification: 'Pass' }, results: {} } });
       await control.publish('run.verdict', {
@@ -162,8 +165,7 @@ for (const vp of VIEWPORTS) {
           },
         },
       });
-      await page.locator('#canary-body .badge.pass').first().waitFor();
-      assert.match(await page.locator('#canary-body').textContent(), /Pass score 91\.7/);
+      await page.locator('#canary-body').filter({ hasText: /Pass score 91\.7/ }).waitFor();
       assert.equal(await page.locator('#canary-body .metrics li').count(), 2);
       // Two live verdicts: the score-over-time chart is drawn.
       await page.locator('#canary-body svg[aria-label^="Canary score over the run"]').waitFor();
@@ -182,6 +184,24 @@ for (const vp of VIEWPORTS) {
       await page.locator('#jog-reason').waitFor({ state: 'hidden' });
     });
 
+    it('starts from a line after confirmation', async () => {
+      const row = page.locator('#job-table tbody tr', { hasText: 'Gates_combined' }).first();
+      const from120 = (c) => c.filter((x) => / from 120$/.test(x));
+      const n = from120(await control.calls()).length;
+      await row.locator('input.from-line').fill('120');
+      await row.getByRole('button', { name: /^Start / }).click();
+      await page.locator('#confirm-dlg').waitFor({ state: 'visible' });
+      assert.match(await page.locator('#confirm-text').textContent(), /from line 120/);
+      await page.click('#confirm-ok');
+      const calls = await until(control.calls, (c) => from120(c).length > n, 'a start from line 120');
+      const id = from120(calls).at(-1).split(' ')[4];
+      await page.locator('#run-state').filter({ hasText: 'running' }).waitFor();
+      await page.locator('#run-title').filter({ hasText: `Run ${id} ` }).waitFor();
+      await page.click('#run-abort');
+      await page.click('#confirm-ok');
+      await page.locator('#run-state').filter({ hasText: 'aborted' }).waitFor();
+    });
+
     it('shows the alarm banner; its unlock button calls the API', async () => {
       await control.machine({ state: 'Alarm', alarm: { code: 1, text: 'Hard limit triggered.', clear: 'Re-home: position was lost.' } });
       const banner = page.locator('#banner-alarm');
@@ -198,15 +218,19 @@ for (const vp of VIEWPORTS) {
 
     it('jogs by a step and continuously, cancelling on release', async () => {
       await page.check('input[name=step][value="10"]');
+      const x10 = (c) => c.filter((x) => x.startsWith('jog ') && /"x":10\b/.test(x)).length;
+      const nx = x10(await control.calls());
       await page.click('.jogb[data-jog="X+1"]');
-      await until(control.calls, (c) => c.some((x) => x.startsWith('jog ') && /"x":10\b/.test(x)), 'a 10 mm X jog');
+      await until(control.calls, (c) => x10(c) > nx, 'a 10 mm X jog');
       await page.check('input[name=step][value="cont"]');
       const b = page.locator('.jogb[data-jog="Y-1"]');
       const box = await b.boundingBox();
       await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
-      await page.mouse.down();
       // To the end of the travel: machine Y -86.75 of 180 mm, less the 0.5 mm margin.
-      await until(control.calls, (c) => c.some((x) => /"y":-92\.75\b/.test(x)), 'a continuous Y- jog to the travel end');
+      const ycont = (c) => c.filter((x) => /"y":-92\.75\b/.test(x)).length;
+      const ny = ycont(await control.calls());
+      await page.mouse.down();
+      await until(control.calls, (c) => ycont(c) > ny, 'a continuous Y- jog to the travel end');
       const n = (await control.calls()).filter((c) => c === 'jog_cancel').length;
       await page.mouse.up();
       await until(control.calls, (c) => c.filter((x) => x === 'jog_cancel').length > n, 'the jog cancel on release');

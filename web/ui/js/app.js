@@ -221,7 +221,8 @@ async function loadTravel() {
     const list = await api.settings();
     const get = (n) => parseFloat((list.find((s) => s.number === n) || {}).value);
     S.travel = { x: get(130), y: get(131), z: get(132), invert: get(23) || 0 };
-    updatePreviewTravel();
+    if (S.previewJob) showPreview(S.previewJob); // its text compares bounds with the travel
+    else updatePreviewTravel();
   } catch { S.travel = null; }
 }
 
