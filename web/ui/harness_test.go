@@ -17,6 +17,7 @@ import (
 	"github.com/kerf-cnc/kerf/gcode"
 	"github.com/kerf-cnc/kerf/jobs"
 	"github.com/kerf-cnc/kerf/jobs/events"
+	"github.com/kerf-cnc/kerf/jobs/machine"
 	"github.com/kerf-cnc/kerf/web"
 	"github.com/kerf-cnc/kerf/web/webtest"
 )
@@ -156,10 +157,31 @@ func (h *harness) record(name, state string) func(context.Context) error {
 			h.status.State, h.status.Alarm = state, nil
 			st := h.snapshot()
 			h.mu.Unlock()
-			h.hub.Publish("machine.status", st)
+			h.hub.Publish("machine.status", report(st))
 		}
 		return nil
 	}
+}
+
+// report is a status as the daemon publishes it on machine.status: the
+// board's status report (jobs/machine.Report), not the API's
+// MachineStatus.
+func report(st web.MachineStatus) machine.Report {
+	return machine.Report{State: st.State, SubState: st.SubState, MPos: st.MPos, WPos: st.WPos, WCO: st.WCO,
+		Feed: st.Feed, Speed: st.Spindle, At: st.Updated,
+		Overrides: machine.Overrides{Feed: st.Overrides.Feed, Rapid: st.Overrides.Rapid, Spindle: st.Overrides.Spindle}}
+}
+
+// runEvent is the data of run.state events, as the runner publishes it.
+type runEvent struct {
+	Run    jobs.ID       `json:"run"`
+	Job    jobs.ID       `json:"job"`
+	State  jobs.RunState `json:"state"`
+	Reason string        `json:"reason,omitempty"`
+}
+
+func (h *harness) publishRun(r jobs.Run) {
+	h.hub.Publish("run.state", runEvent{Run: r.ID, Job: r.JobID, State: r.State, Reason: r.Reason})
 }
 
 // snapshot copies the status; h.mu is held.
@@ -274,8 +296,8 @@ func (h *harness) startJob(_ context.Context, id jobs.ID, from int) (jobs.Run, e
 	st := h.snapshot()
 	h.calls = append(h.calls, fmt.Sprintf("start job %s run %s from %d", id, run.ID, from))
 	h.mu.Unlock()
-	h.hub.Publish("run.state", run)
-	h.hub.Publish("machine.status", st)
+	h.publishRun(run)
+	h.hub.Publish("machine.status", report(st))
 	return run, nil
 }
 
@@ -326,8 +348,8 @@ func (h *harness) transition(to jobs.RunState, machineState string) func(context
 		h.calls = append(h.calls, fmt.Sprintf("run %s %s", id, to))
 		r, st := *run, h.snapshot()
 		h.mu.Unlock()
-		h.hub.Publish("run.state", r)
-		h.hub.Publish("machine.status", st)
+		h.publishRun(r)
+		h.hub.Publish("machine.status", report(st))
 		return r, nil
 	}
 }
@@ -348,6 +370,7 @@ func (h *harness) telemetry(_ context.Context, id jobs.ID, fn func(jobs.Sample) 
 //
 //	POST /publish {"topic":..,"data":..}   publish an event
 //	POST /machine {partial MachineStatus}  merge into the status, publish it
+//	                                       (machine.status as a machine.Report; machine.alarm too in alarm)
 //	POST /run {"id":..,"last_executed_line":..,"summary":{..}}  update a stored run
 //	GET  /calls                            the machine/run calls so far
 //	GET  /ws                               the query strings of websocket requests
@@ -378,7 +401,10 @@ func (h *harness) controlHandler() http.Handler {
 			http.Error(w, fmt.Sprintf("machine: %v", err), http.StatusBadRequest)
 			return
 		}
-		h.hub.Publish("machine.status", st)
+		if st.Alarm != nil {
+			h.hub.Publish("machine.alarm", machine.AlarmInfo{Code: st.Alarm.Code, Text: st.Alarm.Text, Hint: st.Alarm.Clear})
+		}
+		h.hub.Publish("machine.status", report(st))
 		writeJSON(w, st)
 	})
 	mux.HandleFunc("POST /run", func(w http.ResponseWriter, r *http.Request) {

@@ -113,14 +113,16 @@ for (const vp of VIEWPORTS) {
 
     it('moves progress, the source line and the DRO from websocket events', async () => {
       await control.machine({ state: 'Run', wpos: [12.5, 3.25, -1], mpos: [-137.5, -86.75, -6], active_run: runID });
-      await control.publish('run.progress', { run: runID, line: 400 });
+      // The runner's ProgressEvent.
+      await control.publish('run.progress', { run: runID, job: '0001', lines: 15960, last_sent: 430, last_acked: 420, last_executed: 400, elapsed_ms: 30000, eta_ms: 1167000 });
       await page.locator('#run-line').filter({ hasText: /^400$/ }).waitFor();
       const pct = Number(await page.locator('#run-pct').textContent());
       assert.ok(pct > 0 && pct < 100, `progress ${pct}% between 0 and 100`);
       assert.notEqual((await page.locator('#run-src').textContent()).trim(), '—');
       await page.locator('#wpos-x').filter({ hasText: '12.500' }).waitFor();
       assert.equal(await page.locator('#mpos-y').textContent(), '-86.750');
-      assert.match(await page.locator('#run-eta').textContent(), /^\d+:\d\d/);
+      assert.match(await page.locator('#run-eta').textContent(), /^19:2\d$/, 'the runner\'s ETA (19:27), counting down');
+      assert.match(await page.locator('#run-elapsed').textContent(), /^0:3\d$/);
       await shot('running');
     });
 

@@ -245,12 +245,33 @@ async function loadRuns() {
 
 // ---------- events ----------
 
+/**
+ * fromReport turns a machine.status event's data into MachineStatus fields.
+ * The daemon publishes the board's status report (jobs/machine.Report:
+ * "speed" in RPM, "spindle" the direction "cw"/"ccw"/""); a full
+ * MachineStatus (as GET /api/v1/machine answers) is taken as it is.
+ */
+function fromReport(d) {
+  if (d.report) return { ...fromReport(d.report), connected: d.connected, port: d.port, alarm: d.alarm };
+  const out = { ...d };
+  if ('speed' in d) {
+    out.spindle = d.speed;
+    out.spindle_dir = d.spindle;
+    delete out.speed;
+  }
+  return out;
+}
+
 function applyEvent(ev) {
   const d = ev.data || {};
   switch (ev.topic) {
-    case 'machine.status': setMachine({ ...(S.machine || {}), ...d }); break;
-    case 'machine.alarm': S.alarm = d; renderMachine(); break;
-    case 'machine.connected': case 'machine.disconnected': loadMachine(); break;
+    case 'machine.status': setMachine({ ...(S.machine || {}), ...fromReport(d) }); break;
+    case 'machine.alarm': S.alarm = { ...d, clear: d.clear || d.hint }; renderMachine(); break;
+    case 'machine.disconnected':
+      if (S.machine) setMachine({ ...S.machine, connected: false });
+      loadMachine();
+      break;
+    case 'machine.connected': loadMachine(); break;
     case 'run.state': onRunState(d); break;
     case 'run.progress': onProgress(d); break;
     case 'run.prompt': onPrompt(d); break;
@@ -264,6 +285,7 @@ function applyEvent(ev) {
   }
 }
 
+/** runID is the run an event is about: a jobs.Run's id, or the "run" field. */
 function runID(d) { return d.id && d.job_id ? d.id : (d.run || d.id); }
 
 async function onRunState(d) {
@@ -271,12 +293,19 @@ async function onRunState(d) {
   if (!id) return;
   let run = d.job_id ? d : null;
   if (!run) {
+    // The runner's RunEvent {run, job, state, reason}.
     run = S.run && S.run.id === id ? { ...S.run, state: d.state, reason: d.reason ?? S.run.reason } : null;
     if (!run) run = await act('Load run', () => api.run(id));
     if (!run) return;
   }
   setRun(run);
-  if (!ACTIVE.has(run.state)) { closePrompt(); loadRuns(); }
+  if (!ACTIVE.has(run.state) || run.state === 'running') closePrompt();
+  if (!ACTIVE.has(run.state)) loadRuns();
+  // A runner that reports an M0/M6 stop only as the pause's reason still
+  // gets its dialog.
+  else if (run.state === 'paused' && /\b(M0?0|M0?1|M0?6|tool)\b/i.test(run.reason || '') && !S.prompt) {
+    onPrompt({ run: run.id, kind: /M0?6|tool/i.test(run.reason) ? 'tool_change' : 'pause', line: S.progress.line, message: run.reason });
+  }
 }
 
 function onProgress(d) {
@@ -286,9 +315,13 @@ function onProgress(d) {
     act('Load run', () => api.run(id)).then((r) => { if (r) setRun(r); });
     return;
   }
-  if (Number.isFinite(d.line)) S.progress.line = d.line;
-  else if (Number.isFinite(d.last_executed_line)) S.progress.line = d.last_executed_line;
-  if (Number.isFinite(d.elapsed_ns)) S.progress.runningMs = d.elapsed_ns / 1e6;
+  // The runner's ProgressEvent: last_executed (else last_acked), lines,
+  // elapsed_ms, eta_ms; "line" is accepted too.
+  const line = [d.last_executed, d.line, d.last_executed_line, d.last_acked].find(Number.isFinite);
+  if (line !== undefined) S.progress.line = line;
+  if (Number.isFinite(d.lines) && d.lines > 0) S.progress.total = d.lines;
+  if (Number.isFinite(d.elapsed_ms)) { S.progress.runningMs = d.elapsed_ms; S.progress.t0 = Date.now(); }
+  S.progress.etaMs = Number.isFinite(d.eta_ms) && d.eta_ms > 0 ? d.eta_ms : undefined;
   renderRun();
 }
 
@@ -361,7 +394,8 @@ function renderMachine() {
     text(`#mpos-${a}`, mm(m.mpos?.[i]));
   });
   text('#feed', Number.isFinite(m.feed) ? m.feed.toFixed(0) : '—');
-  text('#spindle', Number.isFinite(m.spindle) ? m.spindle.toFixed(0) : '—');
+  const dir = m.spindle_dir === 'cw' ? ' (CW)' : m.spindle_dir === 'ccw' ? ' (CCW)' : '';
+  text('#spindle', Number.isFinite(m.spindle) ? m.spindle.toFixed(0) + dir : '—');
   const onoff = (v) => (v === true ? 'On' : v === false ? 'Off' : 'unknown');
   const relay = m.relay || {};
   text('#relay-cmd', relay.mode === 'drive' ? onoff(relay.commanded) : relay.mode ? `n/a (${relay.mode} mode)` : '—');
@@ -394,7 +428,7 @@ function setRun(run) {
   const prev = S.run;
   S.run = run;
   if (!prev || prev.id !== run.id) {
-    S.progress = { line: run.last_executed_line || run.from_line || 0, t0: Date.now(), runningMs: (run.summary?.running_ns || 0) / 1e6 };
+    S.progress = { line: run.last_executed_line || run.from_line || 0, t0: Date.now(), runningMs: (run.summary?.running_ns || 0) / 1e6, total: 0, etaMs: undefined };
     S.verdict = null;
     S.scores = [];
     if (S.drift.run !== run.id) S.drift = { run: run.id, points: [], limit: 0 };
@@ -423,7 +457,7 @@ function renderRun() {
   st.textContent = r.state;
   st.dataset.state = r.state;
   text('#run-reason', r.reason ? ` — ${r.reason}` : '');
-  const total = job?.lines || 0;
+  const total = job?.lines || S.progress.total || 0;
   const line = S.progress.line;
   const pct = total ? Math.min(100, Math.floor((line * 100) / total)) : 0;
   $('#run-progress').value = r.state === 'completed' ? 100 : pct;
@@ -432,7 +466,10 @@ function renderRun() {
   text('#run-total', total || '?');
   const elapsed = r.state === 'running' ? S.progress.runningMs + (Date.now() - S.progress.t0) : S.progress.runningMs;
   text('#run-elapsed', dur(elapsed));
-  text('#run-eta', active ? dur(eta(line, total, elapsed, check(job || {})?.estimated_seconds)) : '—');
+  const etaMs = S.progress.etaMs !== undefined && r.state === 'running'
+    ? S.progress.etaMs - (Date.now() - S.progress.t0) // the runner's, counted down between events
+    : eta(line, total, elapsed, check(job || {})?.estimated_seconds);
+  text('#run-eta', active ? dur(Math.max(0, etaMs)) : '—');
   const prog = S.programs.get(r.job_id);
   text('#run-src', prog && line > 0 ? (prog.src[line - 1] || '').trim() || '(blank line)' : line > 0 ? `line ${line}` : '—');
   if (preview && S.previewJob === r.job_id) preview.setDoneLine(line);
