@@ -38,6 +38,7 @@ func NewCmdRoot(ios IOStreams) *cobra.Command {
 	root.SetOut(ios.Out)
 	root.SetErr(ios.ErrOut)
 	root.AddCommand(
+		newCmdServe(ios),
 		newCmdSend(ios),
 		newCmdSim(ios),
 		newCmdPorts(ios),

@@ -157,6 +157,9 @@ func newBoard(m *Machine, st settings) *board {
 	if m.opts.HomePosition != nil {
 		b.frameOff = *m.opts.HomePosition
 	}
+	if m.opts.WorkOffsets != nil {
+		b.coords = *m.opts.WorkOffsets
+	}
 	b.booting = true
 	b.bootAt = math.MaxInt64
 	b.state = sIdle

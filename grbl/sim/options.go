@@ -48,6 +48,10 @@ type Options struct {
 	// Alarm with "[MSG:'$H'|'$X' to unlock]", as a homing-enabled board
 	// does, without turning homing on.
 	StartInAlarm bool
+	// WorkOffsets are the G54…G59 coordinate data stored in the board's
+	// EEPROM at power-on (machine coordinates, mm); nil means all zero, as
+	// on a new board.
+	WorkOffsets *[6][3]float64
 	// HomePosition is where the carriage physically sits at power-on, in
 	// the machine coordinates that homing establishes. nil means (0,0,0), so
 	// that the power-on MPos frame and the homed frame agree (and Probe

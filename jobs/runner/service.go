@@ -27,11 +27,6 @@ type Link interface {
 	Acquire(ctx context.Context, owner string) (release func(), err error)
 }
 
-// Publisher receives the service's events (*events.Hub satisfies it).
-type Publisher interface {
-	Publish(topic string, data any)
-}
-
 // ProgramError is a program GRBL would reject: its diagnostics name each
 // problem's file, line and column.
 type ProgramError struct {
@@ -72,8 +67,8 @@ type Service struct {
 	Store *jobs.Store
 	Link  Link
 	Relay *relay.Router // nil: no relay
-	// Events, when set, receives run.* and relay.* events.
-	Events Publisher
+	// Publish, when set, receives run.* events (wire it to the event hub).
+	Publish func(topic string, data any)
 	// Machine names the machine profile recorded with each run.
 	Machine string
 	// MaxUpload bounds an uploaded program (default 64 MiB).
@@ -128,8 +123,8 @@ func (s *Service) now() time.Time {
 }
 
 func (s *Service) publish(topic string, data any) {
-	if s.Events != nil {
-		s.Events.Publish(topic, data)
+	if s.Publish != nil {
+		s.Publish(topic, data)
 	}
 }
 
@@ -485,6 +480,16 @@ func (s *Service) AbortRun(ctx context.Context, id jobs.ID) (jobs.Run, error) {
 		return jobs.Run{}, ctx.Err()
 	}
 	return s.Store.Run(ctx, id)
+}
+
+// ActiveRun returns the running or paused run's ID, 0 when none.
+func (s *Service) ActiveRun() jobs.ID {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.active == nil {
+		return 0
+	}
+	return s.active.id
 }
 
 // Wait blocks until run id is not active any more and returns it.
