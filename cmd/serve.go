@@ -427,4 +427,3 @@ func (d *daemon) close() error {
 	}
 	return nil
 }
-
