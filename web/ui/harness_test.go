@@ -339,6 +339,9 @@ func (h *harness) transition(to jobs.RunState, machineState string) func(context
 			return jobs.Run{}, fmt.Errorf("run %s: %w", id, err)
 		}
 		run.State = next
+		if next == jobs.StateRunning {
+			run.Reason = ""
+		}
 		if next.Terminal() {
 			run.Ended = time.Now().UTC()
 			run.Reason = "aborted from the panel"
@@ -372,6 +375,7 @@ func (h *harness) telemetry(_ context.Context, id jobs.ID, fn func(jobs.Sample) 
 //	POST /machine {partial MachineStatus}  merge into the status, publish it
 //	                                       (machine.status as a machine.Report; machine.alarm too in alarm)
 //	POST /run {"id":..,"last_executed_line":..,"summary":{..}}  update a stored run
+//	POST /pause {"run":..,"reason":..}     pause a running run as the runner does at M0/M6
 //	GET  /calls                            the machine/run calls so far
 //	GET  /ws                               the query strings of websocket requests
 //	POST /offline, POST /online            cut the API off (503, connections closed) and back
@@ -426,6 +430,37 @@ func (h *harness) controlHandler() http.Handler {
 			}
 		}
 		http.Error(w, "run: no such run", http.StatusNotFound)
+	})
+	mux.HandleFunc("POST /pause", func(w http.ResponseWriter, r *http.Request) {
+		// As the runner does at an M0 or M6: the run waits for the
+		// operator, with the reason saying why.
+		var req struct {
+			Run    jobs.ID `json:"run"`
+			Reason string  `json:"reason"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, fmt.Sprintf("pause: %v", err), http.StatusBadRequest)
+			return
+		}
+		h.mu.Lock()
+		var run *jobs.Run
+		for i := range h.runs {
+			if h.runs[i].ID == req.Run {
+				run = &h.runs[i]
+			}
+		}
+		if run == nil || run.State != jobs.StateRunning {
+			h.mu.Unlock()
+			http.Error(w, "pause: no such running run", http.StatusConflict)
+			return
+		}
+		run.State, run.Reason = jobs.StatePaused, req.Reason
+		h.status.State = "Idle"
+		got, st := *run, h.snapshot()
+		h.mu.Unlock()
+		h.publishRun(got)
+		h.hub.Publish("machine.status", report(st))
+		writeJSON(w, got)
 	})
 	mux.HandleFunc("GET /calls", func(w http.ResponseWriter, r *http.Request) {
 		h.mu.Lock()

@@ -76,6 +76,7 @@ export const control = {
   publish: (topic, data) => call('POST', '/publish', { topic, data }),
   machine: (status) => call('POST', '/machine', status),
   run: (r) => call('POST', '/run', r),
+  pause: (run, reason) => call('POST', '/pause', { run, reason }),
   calls: () => call('GET', '/calls'),
   wsQueries: () => call('GET', '/ws'),
   offline: () => call('POST', '/offline'),

@@ -126,12 +126,28 @@ for (const vp of VIEWPORTS) {
       await shot('running');
     });
 
-    it('shows an M6 tool change as a dialog', async () => {
-      await control.publish('run.prompt', { run: runID, kind: 'tool_change', line: 420, tool: 2 });
+    it('shows M6 and M0 stops as dialogs and resumes from them', async () => {
       const dlg = page.locator('#prompt-dlg');
+      const resumes = (c) => c.filter((x) => x === `run ${runID} running`).length;
+      for (const [reason, title] of [
+        ['tool change at line 420: load tool 2, then resume', 'Tool change'], // the runner's words
+        ['paused by M0 at line 480', 'Program pause'],
+      ]) {
+        await control.pause(runID, reason);
+        await dlg.waitFor({ state: 'visible' });
+        assert.equal(await page.locator('#prompt-h').textContent(), title);
+        assert.equal(await page.locator('#prompt-text').textContent(), reason);
+        if (title === 'Tool change') await shot('tool-change');
+        const n = resumes(await control.calls());
+        await page.click('#prompt-resume');
+        await dlg.waitFor({ state: 'hidden' });
+        await until(control.calls, (c) => resumes(c) > n, 'the resume call');
+        await page.locator('#run-state').filter({ hasText: 'running' }).waitFor();
+      }
+      // A prompt event (for a runner that publishes one) opens it too.
+      await control.publish('run.prompt', { run: runID, kind: 'tool_change', line: 500, tool: 3 });
       await dlg.waitFor({ state: 'visible' });
-      assert.match(await dlg.textContent(), /Tool change[\s\S]*tool 2/);
-      await shot('tool-change');
+      assert.match(await dlg.textContent(), /Line 500: change to tool 3/);
       await page.click('#prompt-close');
       await dlg.waitFor({ state: 'hidden' });
     });
