@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -47,6 +48,7 @@ type benchCase struct {
 	process  time.Duration // sim LineProcessing (-1: none)
 	raw      bool          // send the file's lines as they are (no wire form)
 	feed     int           // mm/min
+	poll     time.Duration // status poll interval (0: the default 5 Hz; <0: off)
 }
 
 // BenchmarkStream streams a 20,000-line short-segment file through the
@@ -63,6 +65,7 @@ func BenchmarkStream(b *testing.B) {
 		{name: "wire/raw", lines: 20000, speed: 1, settings: fastMotion, process: -1, raw: true, feed: 9000},
 		{name: "wire/wireform", lines: 20000, speed: 1, settings: fastMotion, process: -1, feed: 9000},
 		{name: "board", lines: 5000, speed: 1, settings: fastMotion, process: 0, feed: 9000},
+		{name: "board/nopoll", lines: 5000, speed: 1, settings: fastMotion, process: 0, feed: 9000, poll: -1},
 		{name: "motion", lines: 2000, speed: 1, settings: map[int]float64{110: 1000, 111: 1000, 112: 1000, 120: 50, 121: 50, 122: 50, 130: 1000, 131: 1000, 132: 1000}, process: 0, feed: 1500},
 	}
 	for _, bc := range cases {
@@ -107,7 +110,7 @@ func benchOnce(b *testing.B, bc benchCase) {
 		b.Fatal(err)
 	}
 	sig := &Signals{}
-	conn := grbl.NewConn(port, grbl.Options{OnMessage: sig.Handle, Logger: slog.New(slog.DiscardHandler)})
+	conn := grbl.NewConn(port, grbl.Options{OnMessage: sig.Handle, Logger: slog.New(slog.DiscardHandler), PollInterval: bc.poll})
 	if err := conn.Open(context.Background()); err != nil {
 		b.Fatal(err)
 	}
@@ -143,7 +146,7 @@ func benchOnce(b *testing.B, bc benchCase) {
 	b.ReportMetric(lines/machine, "lines/s")
 	b.ReportMetric(100*wireSecs/machine, "%wire")
 	switch {
-	case bc.process >= 0 && bc.name == "board":
+	case bc.process >= 0 && strings.HasPrefix(bc.name, "board"):
 		b.ReportMetric(100*float64(after.Lines-before.Lines)*0.004/machine, "%board")
 	case bc.name == "motion":
 		motion := (after.MotionTime - before.MotionTime).Seconds()
