@@ -109,7 +109,7 @@ func runSend(ctx context.Context, ios IOStreams, o *sendOptions) error {
 	}
 
 	// Check the whole file against this board before sending a byte.
-	gopts := gcode.Options{Settings: gcode.Settings(conn.Settings()), Offsets: boardOffsets(conn.Info())}
+	gopts := gcode.Options{Settings: gcode.Settings(conn.Settings()), Offsets: runner.BoardOffsets(conn.Info())}
 	rep, err := gcode.Check(f, o.File, gopts)
 	if err != nil {
 		return &ExitError{Code: exitSendRejected, Err: err}
@@ -283,18 +283,4 @@ func stateName(st grbl.Status) string {
 		return fmt.Sprintf("%s:%d", st.State, st.SubState)
 	}
 	return string(st.State)
-}
-
-// boardOffsets turns the board's $# report into the checker's offsets.
-func boardOffsets(info grbl.BoardInfo) *gcode.Offsets {
-	if len(info.Offsets) == 0 {
-		return nil
-	}
-	var o gcode.Offsets
-	for i, name := range []string{"G54", "G55", "G56", "G57", "G58", "G59"} {
-		copy(o.WCS[i][:], info.Offsets[name])
-	}
-	copy(o.G28[:], info.Offsets["G28"])
-	copy(o.G30[:], info.Offsets["G30"])
-	return &o
 }

@@ -302,7 +302,7 @@ func (s *Service) StartJob(ctx context.Context, id jobs.ID, fromLine int) (jobs.
 	}
 	// Preflight: the program against this machine's live settings and
 	// work offsets (travel, soft limits), before anything moves.
-	gopts := gcode.Options{Settings: gcode.Settings(conn.Settings()), Offsets: boardOffsets(conn.Info())}
+	gopts := gcode.Options{Settings: gcode.Settings(conn.Settings()), Offsets: BoardOffsets(conn.Info())}
 	if err := s.preflight(job, gopts); err != nil {
 		release()
 		s.finish(context.WithoutCancel(ctx), run.ID, jobs.StateFailed, "preflight: "+err.Error(), nil)
@@ -350,8 +350,9 @@ func (s *Service) preflight(job jobs.Job, gopts gcode.Options) error {
 	return nil
 }
 
-// boardOffsets turns the board's $# report into the checker's offsets.
-func boardOffsets(info grbl.BoardInfo) *gcode.Offsets {
+// BoardOffsets turns the board's $# report into the checker's offsets
+// (nil when the board reported none).
+func BoardOffsets(info grbl.BoardInfo) *gcode.Offsets {
 	if len(info.Offsets) == 0 {
 		return nil
 	}
