@@ -245,3 +245,29 @@ func TestExampleConfig(t *testing.T) {
 		t.Errorf("server.listen is empty: the panel would not be reachable from the network")
 	}
 }
+
+// TestExecStartMatchesServe parses the unit's ExecStart with the real
+// `kerf serve` command's flags, so that a renamed or removed flag breaks this
+// test rather than a Pi's next boot.
+func TestExecStartMatchesServe(t *testing.T) {
+	u := mustParseUnit(t, "kerf.service")
+	args := strings.Fields(u.last("Service", "ExecStart"))
+	if len(args) < 2 || filepath.Base(args[0]) != "kerf" {
+		t.Fatalf("ExecStart=%q: want the kerf binary and a subcommand", args)
+	}
+	ios, _, _, _ := cmd.TestStreams()
+	root := cmd.NewCmdRoot(ios)
+	sub, rest, err := root.Find(args[1:])
+	if err != nil || sub == root {
+		t.Skipf("kerf has no %q command yet (%v)", args[1], err)
+	}
+	if sub.Name() != "serve" {
+		t.Fatalf("ExecStart runs `kerf %s`, want `kerf serve`", sub.Name())
+	}
+	if err := sub.ParseFlags(rest); err != nil {
+		t.Fatalf("ExecStart=%q: kerf serve rejects its flags: %v", args, err)
+	}
+	if got, err := sub.Flags().GetString("config"); err != nil || got != "/etc/kerf/kerf.toml" {
+		t.Errorf("kerf serve --config = %q (%v), want /etc/kerf/kerf.toml, the file ConfigurationDirectory=kerf provides", got, err)
+	}
+}
