@@ -123,6 +123,10 @@ type authServer struct {
 func newAuthServer(t *testing.T, withUser bool) *authServer {
 	t.Helper()
 	a := &authServer{store: mustOpenStore(t), clock: newClock(), tokens: map[web.Role]string{}}
+	// The store stamps password changes: on the same clock as the sessions,
+	// or a fixed test clock falls behind the wall clock and every session
+	// looks older than the password.
+	a.store.Now = a.clock.Now
 	ctx := t.Context()
 	for _, r := range web.Roles() {
 		_, secret, err := a.store.IssueToken(ctx, r.String()+"-token", r.String())
