@@ -20,7 +20,7 @@ func TestCanaryJudgeFlags(t *testing.T) {
 	}{
 		{"file", []string{"doc.json"}, canaryJudgeOptions{File: "doc.json", Seed: 1}, false},
 		{"stdin and seed", []string{"-", "--seed", "42"}, canaryJudgeOptions{File: "-", Seed: 42}, false},
-		{"no file", nil, canaryJudgeOptions{}, true},
+		{"no file", []string{}, canaryJudgeOptions{}, true},
 		{"two files", []string{"a", "b"}, canaryJudgeOptions{}, true},
 		{"bad seed", []string{"a", "--seed", "x"}, canaryJudgeOptions{}, true},
 	}
