@@ -22,6 +22,9 @@ import (
 func shortSegments(n int, feed int) []byte {
 	var b bytes.Buffer
 	b.WriteString("G21 G90 G94\n")
+	// Rapid to the start first: a long feed move there would keep the
+	// planner full (motion-bound) for its whole length.
+	fmt.Fprintf(&b, "G0 X%.2f Y%.2f Z%.2f\n", -50+20.0, -50.0, -1.0)
 	for i := 0; i < n; i++ {
 		a := float64(i) * 0.01
 		fmt.Fprintf(&b, "G1 X%.2f Y%.2f Z%.2f F%d\n", -50+20*math.Cos(a)+0.001*float64(i%7), -50+20*math.Sin(a), -1-0.5*math.Sin(3*a), feed)
