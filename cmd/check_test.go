@@ -50,7 +50,7 @@ func TestCheckCommand(t *testing.T) {
 		{"profile and settings", []string{"check", "--profile", "3018pro", "--settings", settings, clean}, 2, nil, []string{"mutually exclusive"}},
 		{"settings travel", []string{"check", "--settings", settings, clean}, 1, []string{"spans 10.000 mm in X, more than the machine's 5 mm travel ($130)"}, nil},
 		{"bad work offset", []string{"check", "--work-offset", "1,2", clean}, 2, nil, []string{"want x,y,z"}},
-		{"soft limits", []string{"check", "--work-offset", "-2,-100,-10", clean}, 1, []string{"beyond the travel"}, nil},
+		{"soft limits (homing on: machine coordinates are real)", []string{"check", "--profile", "3018pro", "--work-offset", "-2,-100,-10", clean}, 1, []string{"beyond the travel"}, nil},
 		{"no args", []string{"check"}, 1, nil, []string{"requires at least 1 arg"}},
 		{"wire into dir", []string{"check", "--wire", wireDir, clean, bad}, 1, nil, []string{bad + " has errors; no wire form written"}},
 		{"wire file with several inputs", []string{"check", "--wire", filepath.Join(dir, "x.nc"), clean, clean}, 2, nil, []string{"must be an existing directory"}},

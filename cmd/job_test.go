@@ -495,7 +495,7 @@ func TestJobFlagParsing(t *testing.T) {
 		{"start: bad id", func() *cobra.Command { return newCmdJobStart(ios, co, nil) }, []string{"7U"}, `job ID "7U"`},
 		{"start: two ids", func() *cobra.Command { return newCmdJobStart(ios, co, nil) }, []string{"1", "2"}, "accepts 1 arg"},
 		{"pause: bad --run", func() *cobra.Command { return newCmdJobRunAction(ios, co, "pause", nil) }, []string{"--run", "??"}, `invalid argument "??" for "--run"`},
-		{"watch: no id", func() *cobra.Command { return newCmdJobWatch(ios, co, nil) }, nil, "give a job ID or --run"},
+		{"watch: no id", func() *cobra.Command { return newCmdJobWatch(ios, co, nil) }, []string{}, "give a job ID or --run"},
 		{"watch: bad interval", func() *cobra.Command { return newCmdJobWatch(ios, co, nil) }, []string{"1", "--interval", "0s"}, "--interval"},
 		{"list: bad limit", func() *cobra.Command { return newCmdJobList(ios, co, nil) }, []string{"--limit", "0"}, "--limit"},
 	}

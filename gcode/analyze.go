@@ -307,6 +307,9 @@ func (e *engine) finish() {
 }
 
 // travelCheck compares the bounds with the machine travel ($130-$132).
+// Machine coordinates mean something only on a machine that homes ($22=1):
+// without homing, machine zero is wherever the carriage stood at power-on,
+// so only the program's span can be held against the travel.
 func (e *engine) travelCheck() {
 	b := &e.rep.Bounds
 	if b.Machine.Empty {
@@ -318,7 +321,7 @@ func (e *engine) travelCheck() {
 		if travel <= 0 {
 			continue
 		}
-		if e.opts.Offsets != nil {
+		if e.opts.Offsets != nil && e.opts.Settings.Get(SetHomingEnable) != 0 {
 			if b.Machine.Max[i] > 1e-6 {
 				e.diag(b.Machine.MaxLine[i], 0, Error, 0, fmt.Sprintf("%c reaches machine %c%.3f, beyond the travel (0 to -%g, $%d): soft limit / crash", axes[i], axes[i], b.Machine.Max[i], travel, SetTravelX+i))
 			}

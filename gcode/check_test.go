@@ -190,7 +190,9 @@ func TestAnalysis(t *testing.T) {
 		}
 	})
 	t.Run("machine bounds and soft limits", func(t *testing.T) {
-		opts := Options{Offsets: &Offsets{WCS: [6][3]float64{{-150, -100, -10}}}}
+		homing := DefaultSettings()
+		homing[SetHomingEnable] = 1
+		opts := Options{Settings: homing, Offsets: &Offsets{WCS: [6][3]float64{{-150, -100, -10}}}}
 		rep, err := Check(strings.NewReader("G21\nG0 X0 Y0 Z5\nG0 X160\n"), "m.nc", opts)
 		if err != nil {
 			t.Fatal(err)
@@ -200,6 +202,16 @@ func TestAnalysis(t *testing.T) {
 		}
 		if rep.Streamable || !strings.Contains(rep.Diagnostics[0].Message, "beyond the travel") || rep.Diagnostics[0].Line != 3 {
 			t.Errorf("diagnostics=%v, want a travel error on line 3", rep.Diagnostics)
+		}
+	})
+	t.Run("no homing: machine zero is arbitrary, only the span counts", func(t *testing.T) {
+		opts := Options{Offsets: &Offsets{WCS: [6][3]float64{{-150, -100, -10}}}} // generic settings: $22=0
+		rep, err := Check(strings.NewReader("G21\nG0 X0 Y0 Z5\nG0 X160\n"), "m.nc", opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rep.Streamable || rep.Errors != 0 {
+			t.Errorf("diagnostics=%v, want none: without homing the machine frame is the power-on position", rep.Diagnostics)
 		}
 	})
 	t.Run("span wider than travel", func(t *testing.T) {
