@@ -34,6 +34,8 @@ func outcome(err error) (jobs.RunState, string) {
 		return jobs.StateCompleted, ""
 	case errors.Is(err, ErrUserAbort):
 		return jobs.StateAborted, ErrUserAbort.Error()
+	case errors.As(err, new(*CanaryAbortError)):
+		return jobs.StateAborted, err.Error()
 	case errors.Is(err, ErrShutdown), errors.Is(err, grbl.ErrDisconnected), errors.Is(err, grbl.ErrClosed),
 		errors.Is(err, ErrUnexpectedReset), errors.Is(err, grbl.ErrReset):
 		return jobs.StateInterrupted, err.Error()
@@ -91,6 +93,10 @@ func (s *Service) stream(ctx context.Context, ar *activeRun, job jobs.Job, run j
 	}
 
 	rec := newRecorder(s, run, job, conn)
+	judge := s.startJudge(ctx, ar, conn, job, run, gopts) // nil: no baseline
+	if judge != nil {
+		rec.tap = judge.add
+	}
 	var recWG sync.WaitGroup
 	recCtx, stopRec := context.WithCancel(context.WithoutCancel(ctx))
 	recWG.Add(1)
@@ -114,6 +120,7 @@ func (s *Service) stream(ctx context.Context, ar *activeRun, job jobs.Job, run j
 	}
 	res, err := st.Run(ctx)
 	rec.flush(context.WithoutCancel(ctx), res.Progress)
+	judge.finish(context.WithoutCancel(ctx), err == nil)
 	return &res, err
 }
 

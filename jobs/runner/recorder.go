@@ -29,6 +29,8 @@ type recorder struct {
 	lastStatus time.Time
 	pauseAt    int // source line of an M0 sent and not yet paused at
 	pauses     chan string
+	// tap, when set, also receives every sample (the live canary judge).
+	tap func(jobs.Sample)
 }
 
 func newRecorder(s *Service, run jobs.Run, job jobs.Job, conn *grbl.Conn) *recorder {
@@ -48,7 +50,11 @@ func (r *recorder) progress(p Progress) {
 	r.last = p
 	if p.HaveStatus && p.Status.At.After(r.lastStatus) {
 		r.lastStatus = p.Status.At
-		r.samples = append(r.samples, r.sample(p))
+		smp := r.sample(p)
+		r.samples = append(r.samples, smp)
+		if r.tap != nil {
+			r.tap(smp)
+		}
 		// GRBL holds by itself at M0; its ok waits for cycle start.
 		if r.pauseAt != 0 && p.Status.State == grbl.StateHold && p.Status.SubState == 0 {
 			reason := "paused by M0 at line " + itoa(r.pauseAt)
