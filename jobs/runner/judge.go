@@ -315,9 +315,10 @@ func (lj *liveJudge) judge(ctx context.Context, ended bool) ([]verdict, int, err
 		}
 		if ok {
 			out = append(out, verdict{window: &key, res: res})
+			lj.publish("debug", line, verdict{window: &key, res: res})
 		}
 	}
-	res, ok, err := judgeWindows(lj.cfg, lj.th, lj.base, runmetrics.Plain(ws), 1)
+	res, ok, err := judgeWindows(lj.cfg, lj.th, lj.base, runmetrics.Plain(ws), cumulativeMinSamples)
 	if err != nil {
 		return nil, line, err
 	}
@@ -326,6 +327,12 @@ func (lj *liveJudge) judge(ctx context.Context, ended bool) ([]verdict, int, err
 	}
 	return out, line, nil
 }
+
+// cumulativeMinSamples is the fewest samples per side a metric needs in
+// the run-so-far judgement: 1 vs 1 cannot be tested (Kayenta's Error), and
+// a metric seen on one side only (a drift checkpoint that fell in another
+// window in the baseline) is not evidence of a fault.
+const cumulativeMinSamples = 3
 
 // judgeWindows aligns run windows with the baseline's and judges the
 // metrics that have at least minSamples non-missing samples on each side
@@ -340,10 +347,8 @@ func judgeWindows(cfg canary.Config, th canary.Thresholds, base, run []canary.Wi
 	kept := series[:0:0]
 	for _, s := range series {
 		if count(s.Control) < minSamples || count(s.Experiment) < minSamples {
-			if minSamples > 1 || (count(s.Control) == 0 && count(s.Experiment) == 0) {
-				drop = append(drop, s.Metric)
-				continue
-			}
+			drop = append(drop, s.Metric)
+			continue
 		}
 		kept = append(kept, s)
 	}
@@ -351,11 +356,41 @@ func judgeWindows(cfg canary.Config, th canary.Thresholds, base, run []canary.Wi
 	if len(cfg.Metrics) == 0 {
 		return canary.Result{}, false, nil
 	}
+	cfg.GroupWeights = presentWeights(cfg)
 	res, err := canary.Judge(cfg, th, kept)
 	if err != nil {
 		return canary.Result{}, false, err
 	}
 	return res, true, nil
+}
+
+// presentWeights rescales the group weights of the groups that still have
+// metrics to total 100, so that groups left out for lack of data neither
+// count as passed nor drag the score down (Kayenta sums only the groups
+// present, with their configured weights).
+func presentWeights(cfg canary.Config) map[string]float64 {
+	present := map[string]bool{}
+	for _, m := range cfg.Metrics {
+		for _, g := range m.Groups {
+			present[g] = true
+		}
+	}
+	total := 0.0
+	for g := range present {
+		w, ok := cfg.GroupWeights[g]
+		if !ok {
+			return cfg.GroupWeights // unweighted groups share the rest already
+		}
+		total += w
+	}
+	if total <= 0 {
+		return cfg.GroupWeights
+	}
+	out := make(map[string]float64, len(present))
+	for g := range present {
+		out[g] = cfg.GroupWeights[g] * 100 / total
+	}
+	return out
 }
 
 func count(xs []float64) int {
