@@ -24,9 +24,9 @@ var defaultDocument string
 //     High at ≥ +10 %; outliers removed.
 //   - window_duration_ms (ms, motion): time over the window's lines; its
 //     mean ratio is the window duration ratio; High at ≥ +10 %.
-//   - planner_starvation (percent, stream, critical): 100 per report
-//     interval with the planner empty while lines were pending, else 0;
-//     critical at ≥ 2× the baseline (or any significant rise from 0).
+//   - planner_fill (percent, stream, critical): planner blocks in use while
+//     lines were pending, the starvation measure; Low at ≤ 80 % of the
+//     baseline, critical at ≤ 60 %.
 //   - spindle_on_mismatch (ms, spindle, critical): time the sensed router
 //     state differs from the commanded one; critical at ≥ 3× the baseline.
 //   - router_sense_latency_ms (ms, spindle): command → sense agreement.

@@ -126,11 +126,13 @@ type liveJudge struct {
 	cfg      canary.Config
 	th       canary.Thresholds
 	base     []canary.Window
+	baseDrft []runmetrics.DriftSample
 	baseline jobs.ID
 
 	mu      sync.Mutex
 	samples []jobs.Sample
 	judged  map[[2]int]bool
+	driftN  int // run checkpoints already judged as the recent drift
 	aborted bool
 
 	stop chan struct{}
@@ -169,7 +171,7 @@ func (s *Service) prepareJudge(ctx context.Context, conn *grbl.Conn, job jobs.Jo
 	if err != nil {
 		return nil, err
 	}
-	x, base, err := s.baselineWindows(ctx, job, b.RunID, run.Machine, gopts)
+	x, base, baseDrift, err := s.baselineWindows(ctx, job, b.RunID, run.Machine, gopts)
 	if errors.Is(err, errNoBaseline) {
 		return nil, nil
 	}
@@ -184,44 +186,44 @@ func (s *Service) prepareJudge(ctx context.Context, conn *grbl.Conn, job jobs.Jo
 		cfg = cfg.Without(runmetrics.ZDrift)
 	}
 	x.PlannerBlocks = conn.Info().PlannerBlocks
-	return &liveJudge{s: s, conn: conn, run: run, opts: s.Canary, x: x, cfg: cfg, th: th, base: base, baseline: b.RunID,
+	return &liveJudge{s: s, conn: conn, run: run, opts: s.Canary, x: x, cfg: cfg, th: th, base: base, baseDrft: baseDrift, baseline: b.RunID,
 		judged: map[[2]int]bool{}, stop: make(chan struct{})}, nil
 }
 
 // baselineWindows reads the baseline run's telemetry and cuts the program
-// into windows.
-func (s *Service) baselineWindows(ctx context.Context, job jobs.Job, baseID jobs.ID, machine string, gopts gcode.Options) (*runmetrics.Extractor, []canary.Window, error) {
+// into windows; it also returns the baseline's drift checkpoints.
+func (s *Service) baselineWindows(ctx context.Context, job jobs.Job, baseID jobs.ID, machine string, gopts gcode.Options) (*runmetrics.Extractor, []canary.Window, []runmetrics.DriftSample, error) {
 	br, err := s.Store.Run(ctx, baseID)
 	if err != nil {
-		return nil, nil, fmt.Errorf("baseline run: %w", err)
+		return nil, nil, nil, fmt.Errorf("baseline run: %w", err)
 	}
 	if br.Machine != machine {
-		return nil, nil, fmt.Errorf("baseline run %s was on machine profile %q, this run is on %q: %w", br.ID, br.Machine, machine, errNoBaseline)
+		return nil, nil, nil, fmt.Errorf("baseline run %s was on machine profile %q, this run is on %q: %w", br.ID, br.Machine, machine, errNoBaseline)
 	}
 	var samples []jobs.Sample
 	if err := s.Store.Telemetry(ctx, baseID, func(smp jobs.Sample) error { samples = append(samples, smp); return nil }); err != nil {
-		return nil, nil, fmt.Errorf("baseline telemetry: %w", err)
+		return nil, nil, nil, fmt.Errorf("baseline telemetry: %w", err)
 	}
 	if len(samples) == 0 {
-		return nil, nil, fmt.Errorf("baseline run %s has no telemetry", baseID)
+		return nil, nil, nil, fmt.Errorf("baseline run %s has no telemetry", baseID)
 	}
 	f, err := s.Store.OpenBody(job.SHA256)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer f.Close()
 	prog, err := runmetrics.NewProgram(f, job.Name, gopts)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var drift []runmetrics.DriftSample
 	if s.Canary.Drift != nil {
 		if drift, err = s.Canary.Drift(ctx, baseID); err != nil {
-			return nil, nil, fmt.Errorf("baseline drift: %w", err)
+			return nil, nil, nil, fmt.Errorf("baseline drift: %w", err)
 		}
 	}
 	x := &runmetrics.Extractor{Program: prog, Spans: runmetrics.Partition(samples, s.Canary.window()), PlannerBlocks: 15}
-	return x, runmetrics.Plain(x.Windows(samples, drift, true)), nil
+	return x, runmetrics.Plain(x.Windows(samples, drift, true)), drift, nil
 }
 
 // add receives each telemetry sample of the run (the recorder's tap).
@@ -318,6 +320,11 @@ func (lj *liveJudge) judge(ctx context.Context, ended bool) ([]verdict, int, err
 			lj.publish("debug", line, verdict{window: &key, res: res})
 		}
 	}
+	if v, ok, err := lj.recentDrift(drift); err != nil {
+		return nil, line, err
+	} else if ok {
+		out = append(out, v)
+	}
 	res, ok, err := judgeWindows(lj.cfg, lj.th, lj.base, runmetrics.Plain(ws), cumulativeMinSamples)
 	if err != nil {
 		return nil, line, err
@@ -326,6 +333,40 @@ func (lj *liveJudge) judge(ctx context.Context, ended bool) ([]verdict, int, err
 		out = append(out, verdict{res: res})
 	}
 	return out, line, nil
+}
+
+// recentDriftN is how many of the run's latest drift checkpoints the
+// recent-drift judgement takes: the fewest with which the judge's 98 %
+// interval can separate them from a baseline's (2 cannot, whatever the
+// values).
+const recentDriftN = 3
+
+// recentDrift judges the run's latest recentDriftN drift checkpoints
+// against all of the baseline's, once per new checkpoint. Z drift is not
+// tied to a place in the program (a healthy machine's probe readings are
+// noise around 0 everywhere), and judged over the run so far it is
+// diluted by the checkpoints from before the steps were lost.
+func (lj *liveJudge) recentDrift(drift []runmetrics.DriftSample) (verdict, bool, error) {
+	zcfg, ok := lj.cfg.Metric(runmetrics.ZDrift)
+	if !ok || len(drift) < recentDriftN || len(drift) == lj.driftN || len(lj.baseDrft) < recentDriftN {
+		return verdict{}, false, nil
+	}
+	lj.driftN = len(drift)
+	recent := drift[len(drift)-recentDriftN:]
+	series := canary.Series{Metric: runmetrics.ZDrift}
+	for _, d := range lj.baseDrft {
+		series.Control = append(series.Control, math.Abs(d.DriftUM))
+	}
+	for _, d := range recent {
+		series.Experiment = append(series.Experiment, math.Abs(d.DriftUM))
+	}
+	cfg := canary.Config{Name: lj.cfg.Name, Metrics: []canary.MetricConfig{zcfg}}
+	res, err := canary.Judge(cfg, lj.th, []canary.Series{series})
+	if err != nil {
+		return verdict{}, false, err
+	}
+	key := [2]int{recent[0].Line, recent[len(recent)-1].Line + 1}
+	return verdict{window: &key, res: res}, true, nil
 }
 
 // cumulativeMinSamples is the fewest samples per side a metric needs in

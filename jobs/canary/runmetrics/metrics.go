@@ -26,11 +26,13 @@ const (
 	// override); one sample per window. Its mean ratio is the window
 	// duration ratio of the run over the baseline.
 	WindowDuration = "window_duration_ms"
-	// PlannerStarvation: percent of a report interval with GRBL's planner
-	// empty (at most the executing block) while program lines were still
-	// pending: 100 or 0 per pair of reports in Run or Idle before the
-	// program's last motion line.
-	PlannerStarvation = "planner_starvation"
+	// PlannerFill: percent of GRBL's planner blocks in use (Bf) over
+	// each pair of reports in Run or Idle while program lines are still
+	// pending (before the program's last motion line). A starving stream
+	// (planner empty while lines wait) drives it towards 0; a healthy
+	// stream keeps it near 100, so the judge's mean ratio is meaningful
+	// (a starvation share would be 0 in a good baseline).
+	PlannerFill = "planner_fill"
 	// SpindleMismatch: milliseconds of a report interval in which the
 	// sensed router state differed from the commanded one (sense mode).
 	SpindleMismatch = "spindle_on_mismatch"
@@ -226,13 +228,9 @@ func (x *Extractor) Windows(samples []jobs.Sample, drift []DriftSample, ended bo
 		if adv := int(s.SourceLine - p.SourceLine); adv > 0 && ovRapid == 100 {
 			add(pi, SegmentDuration, ms(dt)/float64(adv)*ovFeed/100)
 		}
-		// planner_starvation
-		if (p.State == stateRun || p.State == stateIdle) && int(p.SourceLine) < lastMotion {
-			v := 0.0
-			if queued := blocks - int(p.PlannerFree); queued <= 1 {
-				v = 100
-			}
-			add(pi, PlannerStarvation, v)
+		// planner_fill
+		if (p.State == stateRun || p.State == stateIdle) && int(p.SourceLine) < lastMotion && p.PlannerFree <= uint8(min(blocks, 255)) {
+			add(pi, PlannerFill, 100*float64(blocks-int(p.PlannerFree))/float64(blocks))
 		}
 		// spindle_on_mismatch and router_sense_latency_ms
 		if p.Relay&relayHasSense != 0 {
