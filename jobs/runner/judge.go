@@ -222,7 +222,7 @@ func (s *Service) baselineWindows(ctx context.Context, job jobs.Job, baseID jobs
 			return nil, nil, nil, fmt.Errorf("baseline drift: %w", err)
 		}
 	}
-	x := &runmetrics.Extractor{Program: prog, Spans: runmetrics.Partition(samples, s.Canary.window()), PlannerBlocks: 15}
+	x := &runmetrics.Extractor{Program: prog, Spans: runmetrics.Partition(samples, prog, s.Canary.window()), PlannerBlocks: 15}
 	return x, runmetrics.Plain(x.Windows(samples, drift, true)), drift, nil
 }
 

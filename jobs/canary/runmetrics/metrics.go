@@ -77,10 +77,14 @@ type DriftSample struct {
 
 // Partition cuts a program into windows of about target of the baseline
 // run's time, each cut at a source-line boundary reported in telemetry, so
-// that a run and its baseline are compared over the same cuts. The last
-// span ends past the last line the baseline reported (it is complete only
-// when the run ends). It returns nil for a baseline without samples.
-func Partition(baseline []jobs.Sample, target time.Duration) []Span {
+// that a run and its baseline are compared over the same cuts. A window
+// also ends early (once it is target/4 long) where the program changes
+// regime — from rapids to cutting, or to another programmed feed — so that
+// a plunge, a roughing pass and a finishing pass of short segments are
+// judged apart rather than mixed. prog may be nil (time cuts only). The
+// last span ends past the last line the baseline reported (it is complete
+// only when the run ends). It returns nil for a baseline without samples.
+func Partition(baseline []jobs.Sample, prog *Program, target time.Duration) []Span {
 	if len(baseline) == 0 {
 		return nil
 	}
@@ -90,13 +94,17 @@ func Partition(baseline []jobs.Sample, target time.Duration) []Span {
 	for _, s := range baseline {
 		line := int(s.SourceLine)
 		last = max(last, line)
-		if line > start && s.T-startT >= target {
-			spans = append(spans, Span{Start: start, End: line, Baseline: s.T - startT})
+		if line <= start {
+			continue
+		}
+		d := s.T - startT
+		if d >= target || (d >= target/4 && prog.FeedAfter(line) != prog.FeedAfter(start)) {
+			spans = append(spans, Span{Start: start, End: line, Baseline: d})
 			start, startT = line, s.T
 		}
 	}
 	end := baseline[len(baseline)-1].T
-	if d := end - startT; len(spans) > 0 && d < target/2 {
+	if d := end - startT; len(spans) > 0 && d < target/4 {
 		// A short tail joins the window before it.
 		spans[len(spans)-1].End = last + 1
 		spans[len(spans)-1].Baseline += d
