@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 )
 
@@ -35,4 +36,35 @@ func (s *Store) ClearCanaryConfig(ctx context.Context, jobID ID) error {
 		return fmt.Errorf("clear canary config of job %s: %w", jobID, err)
 	}
 	return nil
+}
+
+// BaselineInfo is a job's baseline, if any, and the run offered as one:
+// the first completed run of the job on the daemon's machine profile.
+type BaselineInfo struct {
+	Job      ID        `json:"job"`
+	Baseline *Baseline `json:"baseline"`
+	// Offered is the first completed run on this machine profile (0: none
+	// yet), offered as the baseline when there is none.
+	Offered ID `json:"offered,omitempty"`
+}
+
+// CanaryConfigDoc is a job's canary config as a Kayenta-shaped document
+// ({"canaryConfig": …, "scoreThresholds": …}).
+type CanaryConfigDoc struct {
+	// Custom is true for a per-job override, false for the default.
+	Custom   bool            `json:"custom"`
+	Document json.RawMessage `json:"document"`
+	// Warnings are what Kayenta would accept silently (unknown keys, …).
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// CanaryReport is a run's canary verdict (Kayenta's result JSON) with the
+// runs it compares.
+type CanaryReport struct {
+	Run      ID `json:"run"`
+	Baseline ID `json:"baseline"`
+	// Live is true when the verdict was stored by live judging; false
+	// when it was computed now from the stored telemetry.
+	Live    bool            `json:"live"`
+	Verdict json.RawMessage `json:"verdict"`
 }

@@ -53,6 +53,8 @@ type Server struct {
 	Backups Backupper
 	Tokens  TokenStore
 	Users   UserStore
+	// Canary serves baselines, canary configs and verdicts (nil: 503).
+	Canary CanaryService
 	// Proxy enables the trusted reverse-proxy mode (nil: off). See
 	// ProxyAuth.
 	Proxy *ProxyAuth

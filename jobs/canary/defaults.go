@@ -69,3 +69,7 @@ func (c Config) Metric(name string) (MetricConfig, bool) {
 	}
 	return MetricConfig{}, false
 }
+
+// DefaultDocument returns the default canary config document
+// (cnc_default.json): what a per-job override replaces.
+func DefaultDocument() []byte { return []byte(defaultDocument) }
