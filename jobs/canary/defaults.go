@@ -30,8 +30,9 @@ var defaultDocument string
 //   - spindle_on_mismatch (ms, spindle, critical): time the sensed router
 //     state differs from the commanded one; critical at ≥ 3× the baseline.
 //   - router_sense_latency_ms (ms, spindle): command → sense agreement.
-//   - z_drift_um (µm, z, critical): |Z drift| at drift checkpoints;
-//     critical at ≥ 2× the baseline. A critical metric without data fails
+//   - z_drift_um (µm, z, critical): |Z drift| at drift checkpoints; a
+//     healthy machine reads probe noise (1–2 µm), so High at ≥ 3× and
+//     critical at ≥ 5× the baseline's mean. A critical metric without data fails
 //     the canary (Kayenta's rule): live judging drops metrics without data
 //     with Observed.
 //   - alarm_error_count (count, controller): alarms entered.
