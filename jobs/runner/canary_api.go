@@ -130,7 +130,7 @@ func (s *Service) CanaryReport(ctx context.Context, runID jobs.ID) (jobs.CanaryR
 	if err != nil {
 		return jobs.CanaryReport{}, err
 	}
-	x, base, _, err := s.baselineWindows(ctx, job, b.RunID, run.Machine, gcode.Options{})
+	x, base, baseDrift, err := s.baselineWindows(ctx, job, b.RunID, run.Machine, gcode.Options{})
 	if err != nil {
 		return jobs.CanaryReport{}, fmt.Errorf("run %s: %w", runID, err)
 	}
@@ -151,7 +151,7 @@ func (s *Service) CanaryReport(ctx context.Context, runID jobs.ID) (jobs.CanaryR
 		cfg = cfg.Without(runmetrics.ZDrift)
 	}
 	ws := x.Windows(samples, drift, run.State == jobs.StateCompleted)
-	res, ok, err := judgeWindows(cfg, th, base, runmetrics.Plain(ws), cumulativeMinSamples)
+	res, ok, err := judgeWindows(cfg, th, base, runmetrics.Plain(ws), cumulativeMinSamples, recentDrift(baseDrift, drift))
 	if err != nil {
 		return jobs.CanaryReport{}, err
 	}

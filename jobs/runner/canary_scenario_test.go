@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,9 +18,11 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/kerf-cnc/kerf/gcode"
 	"github.com/kerf-cnc/kerf/grbl"
 	"github.com/kerf-cnc/kerf/grbl/sim"
 	"github.com/kerf-cnc/kerf/jobs"
+	"github.com/kerf-cnc/kerf/jobs/canary"
 	"github.com/kerf-cnc/kerf/jobs/canary/runmetrics"
 	"github.com/kerf-cnc/kerf/relay"
 )
@@ -281,7 +285,7 @@ func scenario(t *testing.T, seed uint64, fault *scenarioFault) scenarioResult {
 			Logger: slog.New(slog.DiscardHandler),
 			Canary: CanaryOptions{Interval: time.Second, Window: scenarioWindow, Drift: drift.checkpoints},
 			Publish: func(topic string, data any) {
-				if os.Getenv("KERF_CANARY_DEBUG") != "" && (topic == "run.verdict" || topic == "run.warning" || topic == "debug") {
+				if os.Getenv("KERF_CANARY_DEBUG") != "" && (topic == "run.verdict" || topic == "run.warning") {
 					ev := data.(VerdictEvent)
 					t.Logf("%s line %d window %v: %s", topic, ev.Line, ev.Window, ev.Verdict)
 				}
@@ -410,8 +414,69 @@ func scenario(t *testing.T, seed uint64, fault *scenarioFault) scenarioResult {
 		if c, _ := rl.State(); c {
 			t.Errorf("router commanded on after the run")
 		}
+		if dir := os.Getenv("KERF_CANARY_DUMP"); dir != "" && fault != nil {
+			dumpWindow(t, svc, job, base.ID, out.run, dir, fmt.Sprintf("%s-seed%d", fault.name, seed))
+		}
 	})
 	return out
+}
+
+// dumpWindow writes the baseline and run samples of the window a run was
+// aborted for, per metric, as R cross-check input (see
+// jobs/canary/testdata/rcheck/scenario.R).
+func dumpWindow(t *testing.T, svc *Service, job jobs.Job, baseID jobs.ID, run jobs.Run, dir, name string) {
+	t.Helper()
+	var a, b int
+	i := strings.Index(run.Reason, "(lines ")
+	if i < 0 {
+		return
+	}
+	if _, err := fmt.Sscanf(run.Reason[i:], "(lines %d-%d", &a, &b); err != nil {
+		return
+	}
+	ctx := context.Background()
+	x, base, _, err := svc.baselineWindows(ctx, job, baseID, run.Machine, gcode.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var samples []jobs.Sample
+	if err := svc.Store.Telemetry(ctx, run.ID, func(s jobs.Sample) error { samples = append(samples, s); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	cfg, _, err := canary.DefaultConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	type dumped struct {
+		ID                  string    `json:"id"`
+		Description         string    `json:"description"`
+		Control, Experiment []float64 `json:"-"`
+		C                   []float64 `json:"control"`
+		E                   []float64 `json:"experiment"`
+	}
+	var out []dumped
+	for _, w := range x.Windows(samples, nil, false) {
+		if w.Start != a || w.End != b+1 {
+			continue
+		}
+		series, err := canary.Align(cfg, base, []canary.Window{w.Window})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range series {
+			if count(s.Control) < 5 || count(s.Experiment) < 5 {
+				continue
+			}
+			out = append(out, dumped{ID: name + "-" + s.Metric, Description: fmt.Sprintf("%s over program lines %d-%d of the scenario job: baseline run vs the run with the fault", s.Metric, a, b), C: s.Control, E: s.Experiment})
+		}
+	}
+	data, err := json.MarshalIndent(out, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, name+".json"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestCanaryScenarios(t *testing.T) {

@@ -126,13 +126,12 @@ type liveJudge struct {
 	cfg      canary.Config
 	th       canary.Thresholds
 	base     []canary.Window
-	baseDrft []runmetrics.DriftSample
+	baseDrft []runmetrics.DriftSample // the baseline's drift checkpoints
 	baseline jobs.ID
 
 	mu      sync.Mutex
 	samples []jobs.Sample
 	judged  map[[2]int]bool
-	driftN  int // run checkpoints already judged as the recent drift
 	aborted bool
 
 	stop chan struct{}
@@ -311,21 +310,15 @@ func (lj *liveJudge) judge(ctx context.Context, ended bool) ([]verdict, int, err
 		if w.Complete {
 			lj.judged[key] = true
 		}
-		res, ok, err := judgeWindows(lj.cfg, lj.th, lj.base, []canary.Window{w.Window}, lj.opts.minSamples())
+		res, ok, err := judgeWindows(lj.cfg, lj.th, lj.base, []canary.Window{w.Window}, lj.opts.minSamples(), nil)
 		if err != nil {
 			return nil, line, err
 		}
 		if ok {
 			out = append(out, verdict{window: &key, res: res})
-			lj.publish("debug", line, verdict{window: &key, res: res})
 		}
 	}
-	if v, ok, err := lj.recentDrift(drift); err != nil {
-		return nil, line, err
-	} else if ok {
-		out = append(out, v)
-	}
-	res, ok, err := judgeWindows(lj.cfg, lj.th, lj.base, runmetrics.Plain(ws), cumulativeMinSamples)
+	res, ok, err := judgeWindows(lj.cfg, lj.th, lj.base, runmetrics.Plain(ws), cumulativeMinSamples, recentDrift(lj.baseDrft, drift))
 	if err != nil {
 		return nil, line, err
 	}
@@ -336,37 +329,29 @@ func (lj *liveJudge) judge(ctx context.Context, ended bool) ([]verdict, int, err
 }
 
 // recentDriftN is how many of the run's latest drift checkpoints the
-// recent-drift judgement takes: the fewest with which the judge's 98 %
+// run-so-far judgement takes: the fewest with which the judge's 98 %
 // interval can separate them from a baseline's (2 cannot, whatever the
 // values).
 const recentDriftN = 3
 
-// recentDrift judges the run's latest recentDriftN drift checkpoints
-// against all of the baseline's, once per new checkpoint. Z drift is not
-// tied to a place in the program (a healthy machine's probe readings are
-// noise around 0 everywhere), and judged over the run so far it is
-// diluted by the checkpoints from before the steps were lost.
-func (lj *liveJudge) recentDrift(drift []runmetrics.DriftSample) (verdict, bool, error) {
-	zcfg, ok := lj.cfg.Metric(runmetrics.ZDrift)
-	if !ok || len(drift) < recentDriftN || len(drift) == lj.driftN || len(lj.baseDrft) < recentDriftN {
-		return verdict{}, false, nil
+// recentDrift returns the z_drift_um series the run-so-far judgement uses:
+// the run's latest recentDriftN checkpoints against all of the baseline's
+// (nil when either side has fewer than recentDriftN). Z drift is not tied
+// to a place in the program (a healthy machine's probe readings are noise
+// around 0 everywhere), and judged over the run so far it would be diluted
+// by the checkpoints taken before the steps were lost.
+func recentDrift(base, run []runmetrics.DriftSample) *canary.Series {
+	if len(base) < recentDriftN || len(run) < recentDriftN {
+		return nil
 	}
-	lj.driftN = len(drift)
-	recent := drift[len(drift)-recentDriftN:]
-	series := canary.Series{Metric: runmetrics.ZDrift}
-	for _, d := range lj.baseDrft {
-		series.Control = append(series.Control, math.Abs(d.DriftUM))
+	s := &canary.Series{Metric: runmetrics.ZDrift}
+	for _, d := range base {
+		s.Control = append(s.Control, math.Abs(d.DriftUM))
 	}
-	for _, d := range recent {
-		series.Experiment = append(series.Experiment, math.Abs(d.DriftUM))
+	for _, d := range run[len(run)-recentDriftN:] {
+		s.Experiment = append(s.Experiment, math.Abs(d.DriftUM))
 	}
-	cfg := canary.Config{Name: lj.cfg.Name, Metrics: []canary.MetricConfig{zcfg}}
-	res, err := canary.Judge(cfg, lj.th, []canary.Series{series})
-	if err != nil {
-		return verdict{}, false, err
-	}
-	key := [2]int{recent[0].Line, recent[len(recent)-1].Line + 1}
-	return verdict{window: &key, res: res}, true, nil
+	return s
 }
 
 // cumulativeMinSamples is the fewest samples per side a metric needs in
@@ -377,12 +362,20 @@ const cumulativeMinSamples = 3
 
 // judgeWindows aligns run windows with the baseline's and judges the
 // metrics that have at least minSamples non-missing samples on each side
-// (metrics with none anywhere are dropped as canary.Observed does). ok is
-// false when no metric is left.
-func judgeWindows(cfg canary.Config, th canary.Thresholds, base, run []canary.Window, minSamples int) (canary.Result, bool, error) {
+// (metrics with none anywhere are dropped as canary.Observed does); replace,
+// when set, stands in for its metric's aligned series. ok is false when no
+// metric is left.
+func judgeWindows(cfg canary.Config, th canary.Thresholds, base, run []canary.Window, minSamples int, replace *canary.Series) (canary.Result, bool, error) {
 	series, err := canary.Align(cfg, base, run)
 	if err != nil {
 		return canary.Result{}, false, err
+	}
+	if replace != nil {
+		for i := range series {
+			if series[i].Metric == replace.Metric {
+				series[i] = *replace
+			}
+		}
 	}
 	var drop []string
 	kept := series[:0:0]
