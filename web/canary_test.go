@@ -202,5 +202,3 @@ func TestCanaryReportRoute(t *testing.T) {
 		t.Errorf("unknown run: %v", err)
 	}
 }
-
-
