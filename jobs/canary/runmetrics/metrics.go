@@ -18,9 +18,9 @@ const (
 	// divided out). One sample per pair of reports in Run during a feed
 	// move.
 	FeedRatio = "feed_ratio"
-	// SegmentDuration: milliseconds per executed source line, over each
-	// pair of reports across which the executed line advanced (scaled by
-	// the feed override).
+	// SegmentDuration: milliseconds per executed source line: at each
+	// report where the executed line advanced, the time since it last
+	// advanced over the lines advanced (scaled by the feed override).
 	SegmentDuration = "segment_duration_ms"
 	// WindowDuration: milliseconds the window took (scaled by the feed
 	// override); one sample per window. Its mean ratio is the window
@@ -183,6 +183,7 @@ func (x *Extractor) Windows(samples []jobs.Sample, drift []DriftSample, ended bo
 	lastMotion := x.Program.LastMotion()
 	var edgeAt time.Duration
 	edgeWin, edgeWant := -1, false
+	lastAdvance := time.Duration(-1) // when the executed line last advanced
 	cur := -1
 	for k, s := range samples {
 		line := int(s.SourceLine)
@@ -233,8 +234,15 @@ func (x *Extractor) Windows(samples []jobs.Sample, drift []DriftSample, ended bo
 		}
 		// segment_duration_ms (feed override scaled; muted under a
 		// rapid override, which changes rapids by an unknown share).
-		if adv := int(s.SourceLine - p.SourceLine); adv > 0 && ovRapid == 100 {
-			add(pi, SegmentDuration, ms(dt)/float64(adv)*ovFeed/100)
+		if adv := int(s.SourceLine - p.SourceLine); adv > 0 {
+			since := s.T - lastAdvance
+			if lastAdvance < 0 {
+				since = dt
+			}
+			lastAdvance = s.T
+			if ovRapid == 100 {
+				add(pi, SegmentDuration, ms(since)/float64(adv)*ovFeed/100)
+			}
 		}
 		// planner_fill
 		if (p.State == stateRun || p.State == stateIdle) && int(p.SourceLine) < lastMotion && p.PlannerFree <= uint8(min(blocks, 255)) {
