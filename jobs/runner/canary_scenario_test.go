@@ -495,8 +495,13 @@ func TestCanaryScenarios(t *testing.T) {
 			var worst time.Duration
 			for seed := range uint64(seeds) {
 				res := scenario(t, seed+1, f)
-				if f.name != "router-not-starting" && res.run.State == jobs.StateAborted && !strings.Contains(res.run.Reason, "canary verdict Fail") {
-					t.Errorf("seed %d: aborted without the verdict in the reason: %s", seed+1, res.run.Reason)
+				if res.run.State == jobs.StateAborted {
+					var v struct {
+						Score struct{ Classification string }
+					}
+					if !strings.Contains(res.run.Reason, "canary verdict Fail") || json.Unmarshal(res.run.Summary.Verdict, &v) != nil || v.Score.Classification != "Fail" {
+						t.Errorf("seed %d: aborted with reason %q and stored verdict %s, want the Fail verdict in both", seed+1, res.run.Reason, res.run.Summary.Verdict)
+					}
 				}
 				latency := res.ended - res.onset
 				ok := res.onset >= 0 && res.run.State != jobs.StateCompleted && latency >= 0 && latency <= 10*time.Second
@@ -527,7 +532,9 @@ func TestCanaryScenarios(t *testing.T) {
 			if res.verdicts == 0 {
 				t.Errorf("clean rerun seed %d: no verdict published", 1000+seed)
 			}
-			var v struct{ Score struct{ Classification string } }
+			var v struct {
+				Score struct{ Classification string }
+			}
 			if err := json.Unmarshal(res.run.Summary.Verdict, &v); err != nil || v.Score.Classification == "" || v.Score.Classification == "Fail" {
 				t.Errorf("clean rerun seed %d: final verdict %s (%v), want one stored, not Fail", 1000+seed, res.run.Summary.Verdict, err)
 			}

@@ -132,7 +132,7 @@ type liveJudge struct {
 	mu      sync.Mutex
 	samples []jobs.Sample
 	judged  map[[2]int]bool
-	aborted bool
+	failed  *verdict // the verdict the run was aborted for
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -460,7 +460,7 @@ func (lj *liveJudge) abort(line int, v verdict) {
 		cause.Metrics = append(cause.Metrics, fmt.Sprintf("%s (%s%s)", m.Name, label, ratio))
 	}
 	lj.mu.Lock()
-	lj.aborted = true
+	lj.failed = &v
 	lj.mu.Unlock()
 	lj.s.log().Warn("canary Fail: aborting the run", "run", lj.run.ID, "reason", cause.Error())
 	lj.ar.cancel(cause)
@@ -476,7 +476,8 @@ func (lj *liveJudge) publish(topic string, line int, v verdict) {
 }
 
 // finish stops the loop, judges the whole run (completed: ended) and
-// stores the run-so-far verdict in the run's summary.
+// stores the final verdict in the run's summary: the run-so-far verdict,
+// or for a run the judge aborted the verdict it was aborted for.
 func (lj *liveJudge) finish(ctx context.Context, ended bool) {
 	if lj == nil {
 		return
@@ -494,6 +495,11 @@ func (lj *liveJudge) finish(ctx context.Context, ended bool) {
 			final = &vs[i]
 		}
 	}
+	lj.mu.Lock()
+	if lj.failed != nil {
+		final = lj.failed // the run ends with the verdict that stopped it
+	}
+	lj.mu.Unlock()
 	if final == nil {
 		return
 	}
