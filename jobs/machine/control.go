@@ -12,12 +12,6 @@ import (
 	"github.com/kerf-cnc/kerf/grbl"
 )
 
-// GRBL 1.1 spindle override bytes that package grbl does not name.
-const (
-	rtSpindleOvMinus10 byte = 0x9B
-	rtSpindleOvPlus1   byte = 0x9C
-)
-
 // overrideBytes maps Override's target and op to GRBL's real-time byte.
 var overrideBytes = map[string]map[string]byte{
 	"feed": {
@@ -28,8 +22,8 @@ var overrideBytes = map[string]map[string]byte{
 		"reset": grbl.RTRapidOv100, "100": grbl.RTRapidOv100, "50": grbl.RTRapidOv50, "25": grbl.RTRapidOv25,
 	},
 	"spindle": {
-		"reset": grbl.RTSpindleOv100, "+10": grbl.RTSpindleOvPlus10, "-10": rtSpindleOvMinus10,
-		"+1": rtSpindleOvPlus1, "-1": grbl.RTSpindleOvMinus1,
+		"reset": grbl.RTSpindleOv100, "+10": grbl.RTSpindleOvPlus10, "-10": grbl.RTSpindleOvMinus10,
+		"+1": grbl.RTSpindleOvPlus1, "-1": grbl.RTSpindleOvMinus1,
 	},
 }
 
