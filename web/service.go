@@ -30,7 +30,8 @@ type JobService interface {
 	// StartJob queues a run of the job from source line fromLine (0: the
 	// beginning) and returns it. Errors: jobs.ErrNotFound; jobs.ErrInvalid
 	// for a line outside the program; jobs.ErrBusy while another run is
-	// active; grbl.ErrAlarm or grbl.ErrDisconnected when the machine cannot
+	// active; grbl.ErrAlarm, grbl.ErrNotIdle or grbl.ErrNotHomed (homing
+	// enabled, not homed) or grbl.ErrDisconnected when the machine cannot
 	// run it.
 	StartJob(ctx context.Context, id jobs.ID, fromLine int) (jobs.Run, error)
 }

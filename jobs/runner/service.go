@@ -291,6 +291,9 @@ func (s *Service) StartJob(ctx context.Context, id jobs.ID, fromLine int) (jobs.
 	if err := conn.CheckIdle(ctx); err != nil {
 		return jobs.Run{}, fmt.Errorf("machine not ready: %w", err)
 	}
+	if err := checkHomed(conn); err != nil {
+		return jobs.Run{}, err
+	}
 	release, err := s.Link.Acquire(ctx, "run of job "+job.Name)
 	if err != nil {
 		return jobs.Run{}, err
@@ -332,6 +335,17 @@ func (s *Service) StartJob(ctx context.Context, id jobs.ID, fromLine int) (jobs.
 		s.execute(rctx, ar, job, run, conn, sig, gopts)
 	}()
 	return run, nil
+}
+
+// checkHomed refuses a machine with homing enabled ($22=1) that has not
+// been homed since kerf connected to it or since it lost its position: its
+// machine coordinates, and so the travel and soft-limit checks, mean
+// nothing yet.
+func checkHomed(conn *grbl.Conn) error {
+	if conn.Settings()[22] != 1 || conn.Homed() {
+		return nil
+	}
+	return fmt.Errorf("machine not ready: %w: homing is enabled ($22=1) and the machine has not been homed since kerf connected to it or since it last lost its position; home it (kerf machine home), then start the job again", grbl.ErrNotHomed)
 }
 
 func (s *Service) preflight(job jobs.Job, gopts gcode.Options) error {
