@@ -192,6 +192,12 @@ type MachineStatus struct {
 	State string `json:"state"`
 	// SubState is the Hold:N or Door:N code, -1 when there is none.
 	SubState int `json:"sub_state"`
+	// HomingEnabled is the board's $22=1.
+	HomingEnabled bool `json:"homing_enabled"`
+	// Homed says a homing cycle completed since kerf connected and no
+	// alarm or spontaneous reset has lost the position since; with homing
+	// enabled a job starts only on a homed machine.
+	Homed bool `json:"homed"`
 	// MPos and WPos are the machine and work positions in mm (X, Y, Z).
 	MPos []float64 `json:"mpos,omitempty"`
 	WPos []float64 `json:"wpos,omitempty"`
