@@ -56,3 +56,34 @@ func TestStartNeedsHoming(t *testing.T) {
 		}
 	})
 }
+
+// noBoard is a Link with no board connected.
+type noBoard struct{}
+
+func (noBoard) Conn() (*grbl.Conn, *Signals, error) { return nil, nil, errors.New("no board connected") }
+
+func (noBoard) Acquire(context.Context, string) (func(), error) { return func() {}, nil }
+
+// AddJob holds a program against the connected machine's travel; with no
+// board connected it checks only what every GRBL 1.1 refuses, since the
+// travel is not known (it is checked at start).
+func TestAddJobChecksAgainstTheMachine(t *testing.T) {
+	wide := "G21 G90\nG0 X0 Y0\nG1 X-400 F1000\nG0 X0\n" // 400 mm in X
+	synctest.Test(t, func(t *testing.T) {
+		f := mustService(t, sim.Options{Profile: "3018pro"}, relay.ModeNone) // X travel 300 mm
+		_, err := f.svc.AddJob(context.Background(), "wide.nc", strings.NewReader(wide))
+		var pe *ProgramError
+		if !errors.As(err, &pe) || !strings.Contains(err.Error(), "$130") || pe.Diags[0].Line != 2 {
+			t.Fatalf("AddJob of a 400 mm program on a 300 mm machine = %v, want a ProgramError at line 2 (where the span starts) naming $130", err)
+		}
+
+		f.svc.Link = noBoard{}
+		job, err := f.svc.AddJob(context.Background(), "wide.nc", strings.NewReader(wide))
+		if err != nil || job.Lines != 4 {
+			t.Fatalf("AddJob with no board = %+v, %v; want it stored (the travel is checked at start)", job, err)
+		}
+		if _, err := f.svc.AddJob(context.Background(), "bad.nc", strings.NewReader("G21\nG1 X1 Y\n")); !errors.As(err, &pe) {
+			t.Fatalf("AddJob of a GRBL error with no board = %v, want a ProgramError", err)
+		}
+	})
+}
