@@ -60,7 +60,9 @@ func TestStartNeedsHoming(t *testing.T) {
 // noBoard is a Link with no board connected.
 type noBoard struct{}
 
-func (noBoard) Conn() (*grbl.Conn, *Signals, error) { return nil, nil, errors.New("no board connected") }
+func (noBoard) Conn() (*grbl.Conn, *Signals, error) {
+	return nil, nil, errors.New("no board connected")
+}
 
 func (noBoard) Acquire(context.Context, string) (func(), error) { return func() {}, nil }
 
