@@ -119,6 +119,9 @@ type swapLink struct {
 func (l *swapLink) Conn() (*grbl.Conn, *Signals, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.r == nil {
+		return nil, nil, grbl.ErrDisconnected
+	}
 	return l.r.conn, l.r.signals, nil
 }
 
@@ -305,10 +308,6 @@ func scenario(t *testing.T, seed uint64, fault *scenarioFault) scenarioResult {
 		dwg.Add(1)
 		go func() { defer dwg.Done(); drift.loop(dctx, 100*time.Millisecond) }()
 		t.Cleanup(func() { stopDrift(); dwg.Wait() })
-		job, err := svc.AddJob(context.Background(), "pockets.nc", strings.NewReader(scenarioJob()))
-		if err != nil {
-			t.Fatal(err)
-		}
 		// board connects a fresh simulated board with this run's jitter.
 		board := func(f *scenarioFault) (*hostPort, *sim.Machine) {
 			opts := sim.Options{Profile: "longmill30", Settings: map[int]float64{30: 24000},
@@ -361,6 +360,7 @@ func scenario(t *testing.T, seed uint64, fault *scenarioFault) scenarioResult {
 			drift.mu.Unlock()
 			return port, m
 		}
+		var job jobs.Job
 		run := func() jobs.Run {
 			r, err := svc.StartJob(context.Background(), job.ID, 0)
 			if err != nil {
@@ -374,6 +374,10 @@ func scenario(t *testing.T, seed uint64, fault *scenarioFault) scenarioResult {
 		}
 
 		board(nil)
+		job, err = svc.AddJob(context.Background(), "pockets.nc", strings.NewReader(scenarioJob()))
+		if err != nil {
+			t.Fatal(err)
+		}
 		base := run()
 		if base.State != jobs.StateCompleted {
 			t.Fatalf("baseline run %s: %s", base.State, base.Reason)
