@@ -49,7 +49,7 @@ func newCanaryFixture(t *testing.T) *canaryFixture {
 	for i := 1; i <= 60; i++ {
 		fmt.Fprintf(&prog, "G1 X%d F600\n", i)
 	}
-	svc := &runner.Service{Store: st, Machine: "3018pro"}
+	svc := &runner.Service{Store: st, Machine: "3018pro", Canary: runner.CanaryOptions{Window: 500 * time.Millisecond}}
 	// The job straight into the store: AddJob checks against a connected
 	// board, and these tests have none.
 	sha, size, err := st.PutBody(ctx, strings.NewReader(prog.String()), 1<<20)

@@ -151,7 +151,7 @@ func (s *Service) CanaryReport(ctx context.Context, runID jobs.ID) (jobs.CanaryR
 		cfg = cfg.Without(runmetrics.ZDrift)
 	}
 	ws := x.Windows(samples, drift, run.State == jobs.StateCompleted)
-	res, ok, err := judgeWindows(cfg, th, base, runmetrics.Plain(ws), cumulativeMinSamples, recentDrift(baseDrift, drift))
+	res, ok, err := judgeWindows(cfg, th, windowMeans(base), windowMeans(runmetrics.Plain(ws)), cumulativeMinSamples, recentDrift(baseDrift, drift))
 	if err != nil {
 		return jobs.CanaryReport{}, err
 	}

@@ -318,7 +318,7 @@ func (lj *liveJudge) judge(ctx context.Context, ended bool) ([]verdict, int, err
 			out = append(out, verdict{window: &key, res: res})
 		}
 	}
-	res, ok, err := judgeWindows(lj.cfg, lj.th, lj.base, runmetrics.Plain(ws), cumulativeMinSamples, recentDrift(lj.baseDrft, drift))
+	res, ok, err := judgeWindows(lj.cfg, lj.th, windowMeans(lj.base), windowMeans(runmetrics.Plain(ws)), cumulativeMinSamples, recentDrift(lj.baseDrft, drift))
 	if err != nil {
 		return nil, line, err
 	}
@@ -354,10 +354,37 @@ func recentDrift(base, run []runmetrics.DriftSample) *canary.Series {
 	return s
 }
 
-// cumulativeMinSamples is the fewest samples per side a metric needs in
+// windowMeans returns ws with each metric's samples replaced by their mean
+// (missing samples left out; a metric with none keeps a missing sample).
+// The run-so-far judgement compares windows, one value per window and
+// metric: a window's own samples were judged when it ended, and the cost
+// stays proportional to the number of windows, not of status reports,
+// however long the job.
+func windowMeans(ws []canary.Window) []canary.Window {
+	out := make([]canary.Window, len(ws))
+	for i, w := range ws {
+		out[i] = canary.Window{Start: w.Start, End: w.End, Samples: make(map[string][]float64, len(w.Samples))}
+		for m, xs := range w.Samples {
+			sum, n := 0.0, 0
+			for _, x := range xs {
+				if !math.IsNaN(x) {
+					sum += x
+					n++
+				}
+			}
+			if n == 0 {
+				out[i].Samples[m] = []float64{math.NaN()}
+				continue
+			}
+			out[i].Samples[m] = []float64{sum / float64(n)}
+		}
+	}
+	return out
+}
+
+// cumulativeMinSamples is the fewest windows per side a metric needs in
 // the run-so-far judgement: 1 vs 1 cannot be tested (Kayenta's Error), and
-// a metric seen on one side only (a drift checkpoint that fell in another
-// window in the baseline) is not evidence of a fault.
+// a metric seen on one side only is not evidence of a fault.
 const cumulativeMinSamples = 3
 
 // judgeWindows aligns run windows with the baseline's and judges the
