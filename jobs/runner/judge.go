@@ -273,10 +273,10 @@ func (lj *liveJudge) tick(ctx context.Context) bool {
 		}
 	}
 	for _, v := range vs {
-		switch {
-		case v.window == nil:
+		if v.window == nil {
 			lj.publish("run.verdict", line, v)
-		case v.res.Classification == canary.SummaryMarginal:
+		}
+		if v.res.Classification == canary.SummaryMarginal {
 			lj.publish("run.warning", line, v)
 		}
 	}
