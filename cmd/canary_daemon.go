@@ -200,7 +200,11 @@ func canaryReportRun(ctx context.Context, ios IOStreams, o *canaryReportOptions)
 	if !rep.Live {
 		source = "judged now from the stored telemetry"
 	}
-	fmt.Fprintf(ios.Out, "run %s against baseline run %s (%s)\n\n", rep.Run, rep.Baseline, source)
+	fmt.Fprintf(ios.Out, "run %s against baseline run %s (%s)\n", rep.Run, rep.Baseline, source)
+	if len(rep.Muted) > 0 {
+		fmt.Fprintf(ios.Out, "muted where an override was not 100 %%: %s\n", strings.Join(rep.Muted, ", "))
+	}
+	fmt.Fprintln(ios.Out)
 	tw := tabwriter.NewWriter(ios.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "METRIC\tCLASSIFICATION\tBASELINE mean [min–max]\tRUN mean [min–max]\tRATIO")
 	names := make([]string, 0, len(v.Results))

@@ -65,6 +65,9 @@ type CanaryReport struct {
 	Baseline ID `json:"baseline"`
 	// Live is true when the verdict was stored by live judging; false
 	// when it was computed now from the stored telemetry.
-	Live    bool            `json:"live"`
+	Live bool `json:"live"`
+	// Muted names the timing metrics left out of some window because a
+	// feed or rapid override was not 100 % (only for a verdict judged now).
+	Muted   []string        `json:"muted,omitempty"`
 	Verdict json.RawMessage `json:"verdict"`
 }

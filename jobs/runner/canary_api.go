@@ -162,5 +162,5 @@ func (s *Service) CanaryReport(ctx context.Context, runID jobs.ID) (jobs.CanaryR
 	if err != nil {
 		return jobs.CanaryReport{}, err
 	}
-	return jobs.CanaryReport{Run: runID, Baseline: b.RunID, Verdict: data}, nil
+	return jobs.CanaryReport{Run: runID, Baseline: b.RunID, Muted: mutedIn(ws), Verdict: data}, nil
 }

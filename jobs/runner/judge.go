@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -92,8 +93,25 @@ type VerdictEvent struct {
 	Line int     `json:"line"`
 	// Window is the program window judged alone ([start, end) source
 	// lines); absent for the run so far.
-	Window  *[2]int         `json:"window,omitempty"`
+	Window *[2]int `json:"window,omitempty"`
+	// Muted names the timing metrics left out of some window because a
+	// feed or rapid override was not 100 % (see runmetrics).
+	Muted   []string        `json:"muted,omitempty"`
 	Verdict json.RawMessage `json:"verdict"`
+}
+
+// mutedIn returns the metrics muted in any of ws, sorted.
+func mutedIn(ws []runmetrics.Window) []string {
+	var out []string
+	for _, w := range ws {
+		for _, m := range w.Muted {
+			if !slices.Contains(out, m) {
+				out = append(out, m)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // LoadCanaryConfig returns the canary config a job is judged with: its
@@ -256,6 +274,7 @@ func (lj *liveJudge) loop(ctx context.Context) {
 type verdict struct {
 	window *[2]int
 	res    canary.Result
+	muted  []string // timing metrics left out for overrides ≠ 100 %
 }
 
 // tick judges once; true when it aborted the run.
@@ -315,7 +334,7 @@ func (lj *liveJudge) judge(ctx context.Context, ended bool) ([]verdict, int, err
 			return nil, line, err
 		}
 		if ok {
-			out = append(out, verdict{window: &key, res: res})
+			out = append(out, verdict{window: &key, res: res, muted: w.Muted})
 		}
 	}
 	res, ok, err := judgeWindows(lj.cfg, lj.th, windowMeans(lj.base), windowMeans(runmetrics.Plain(ws)), cumulativeMinSamples, recentDrift(lj.baseDrft, drift))
@@ -323,7 +342,7 @@ func (lj *liveJudge) judge(ctx context.Context, ended bool) ([]verdict, int, err
 		return nil, line, err
 	}
 	if ok {
-		out = append(out, verdict{res: res})
+		out = append(out, verdict{res: res, muted: mutedIn(ws)})
 	}
 	return out, line, nil
 }
@@ -499,7 +518,7 @@ func (lj *liveJudge) publish(topic string, line int, v verdict) {
 		lj.s.log().Error("canary verdict to JSON", "run", lj.run.ID, "err", err)
 		return
 	}
-	lj.s.publish(topic, VerdictEvent{Run: lj.run.ID, Line: line, Window: v.window, Verdict: data})
+	lj.s.publish(topic, VerdictEvent{Run: lj.run.ID, Line: line, Window: v.window, Muted: v.muted, Verdict: data})
 }
 
 // finish stops the loop, judges the whole run (completed: ended) and
