@@ -130,7 +130,7 @@ func (s *Service) CanaryReport(ctx context.Context, runID jobs.ID) (jobs.CanaryR
 	if err != nil {
 		return jobs.CanaryReport{}, err
 	}
-	x, base, baseDrift, err := s.baselineWindows(ctx, job, b.RunID, run.Machine, gcode.Options{})
+	x, base, baseDrift, err := s.baselineWindows(ctx, job, b.RunID, run.Machine, gcode.Options{}, 0)
 	if err != nil {
 		return jobs.CanaryReport{}, fmt.Errorf("run %s: %w", runID, err)
 	}

@@ -439,7 +439,7 @@ func dumpWindow(t *testing.T, svc *Service, job jobs.Job, baseID jobs.ID, run jo
 		return
 	}
 	ctx := context.Background()
-	x, base, _, err := svc.baselineWindows(ctx, job, baseID, run.Machine, gcode.Options{})
+	x, base, _, err := svc.baselineWindows(ctx, job, baseID, run.Machine, gcode.Options{}, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

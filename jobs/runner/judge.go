@@ -65,6 +65,8 @@ func (o CanaryOptions) minSamples() int {
 type CanaryAbortError struct {
 	// Line is the last executed source line when the verdict came.
 	Line int
+	// Baseline is the run judged against.
+	Baseline jobs.ID
 	// Window is the program window that failed ([0, 0) for the run so far).
 	Window [2]int
 	// Score is the failing score.
@@ -80,7 +82,7 @@ func (e *CanaryAbortError) Error() string {
 	if e.Window != [2]int{} {
 		where = fmt.Sprintf("lines %d-%d", e.Window[0], e.Window[1]-1)
 	}
-	msg := fmt.Sprintf("canary verdict Fail at line %d (%s, score %.2f): %s", e.Line, where, e.Score, strings.Join(e.Metrics, ", "))
+	msg := fmt.Sprintf("canary verdict Fail at line %d (%s, score %.2f, against baseline run %s): %s", e.Line, where, e.Score, e.Baseline, strings.Join(e.Metrics, ", "))
 	if e.Reason != "" {
 		msg += " — " + e.Reason
 	}
@@ -188,7 +190,7 @@ func (s *Service) prepareJudge(ctx context.Context, conn *grbl.Conn, job jobs.Jo
 	if err != nil {
 		return nil, err
 	}
-	x, base, baseDrift, err := s.baselineWindows(ctx, job, b.RunID, run.Machine, gopts)
+	x, base, baseDrift, err := s.baselineWindows(ctx, job, b.RunID, run.Machine, gopts, conn.Info().PlannerBlocks)
 	if errors.Is(err, errNoBaseline) {
 		return nil, nil
 	}
@@ -202,14 +204,14 @@ func (s *Service) prepareJudge(ctx context.Context, conn *grbl.Conn, job jobs.Jo
 	if s.Canary.Drift == nil {
 		cfg = cfg.Without(runmetrics.ZDrift)
 	}
-	x.PlannerBlocks = conn.Info().PlannerBlocks
 	return &liveJudge{s: s, conn: conn, run: run, opts: s.Canary, x: x, cfg: cfg, th: th, base: base, baseDrft: baseDrift, baseline: b.RunID,
 		judged: map[[2]int]bool{}, stop: make(chan struct{})}, nil
 }
 
 // baselineWindows reads the baseline run's telemetry and cuts the program
-// into windows; it also returns the baseline's drift checkpoints.
-func (s *Service) baselineWindows(ctx context.Context, job jobs.Job, baseID jobs.ID, machine string, gopts gcode.Options) (*runmetrics.Extractor, []canary.Window, []runmetrics.DriftSample, error) {
+// into windows; it also returns the baseline's drift checkpoints. blocks
+// is the board's planner size (0: GRBL's 15).
+func (s *Service) baselineWindows(ctx context.Context, job jobs.Job, baseID jobs.ID, machine string, gopts gcode.Options, blocks int) (*runmetrics.Extractor, []canary.Window, []runmetrics.DriftSample, error) {
 	br, err := s.Store.Run(ctx, baseID)
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("baseline run: %w", err)
@@ -239,7 +241,7 @@ func (s *Service) baselineWindows(ctx context.Context, job jobs.Job, baseID jobs
 			return nil, nil, nil, fmt.Errorf("baseline drift: %w", err)
 		}
 	}
-	x := &runmetrics.Extractor{Program: prog, Spans: runmetrics.Partition(samples, prog, s.Canary.window()), PlannerBlocks: 15}
+	x := &runmetrics.Extractor{Program: prog, Spans: runmetrics.Partition(samples, prog, s.Canary.window()), PlannerBlocks: blocks}
 	return x, runmetrics.Plain(x.Windows(samples, drift, true)), drift, nil
 }
 
@@ -490,7 +492,7 @@ func count(xs []float64) int {
 func (lj *liveJudge) abort(line int, v verdict) {
 	_ = lj.conn.FeedHold()
 	lj.s.relayOff("canary verdict Fail")
-	cause := &CanaryAbortError{Line: line, Score: v.res.Score, Reason: v.res.Reason}
+	cause := &CanaryAbortError{Line: line, Baseline: lj.baseline, Score: v.res.Score, Reason: v.res.Reason}
 	if v.window != nil {
 		cause.Window = *v.window
 	}
