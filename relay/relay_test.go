@@ -344,6 +344,9 @@ func TestStatusAndSubscribe(t *testing.T) {
 	if err := r.On("operator"); err != nil {
 		t.Fatal(err)
 	}
+	if err := r.On("again"); err != nil { // no second switch
+		t.Fatal(err)
+	}
 	st := r.Status()
 	if st.Mode != "drive" || st.Commanded == nil || !*st.Commanded || st.Sensed == nil || *st.Sensed || st.LastSwitch == nil || st.LastSwitch.Reason != "operator" {
 		t.Fatalf("status = %+v", st)

@@ -320,7 +320,8 @@ func (r *Router) SetCommanded(on bool, reason string) {
 }
 
 // On switches the router on (drive mode). It does not wait for spin-up:
-// the runner dwells.
+// the runner dwells. On while on writes the line again but is no new
+// switch.
 func (r *Router) On(reason string) error {
 	r.mu.Lock()
 	if r.closed {
@@ -337,6 +338,10 @@ func (r *Router) On(reason string) error {
 		r.commanded = false
 		r.mu.Unlock()
 		return fmt.Errorf("relay on: %w", err)
+	}
+	if r.commanded {
+		r.mu.Unlock()
+		return nil // already on: not a switch
 	}
 	ev := r.switchLocked(true, reason)
 	r.mu.Unlock()
