@@ -22,6 +22,11 @@ func (s *Service) execute(ctx context.Context, ar *activeRun, job jobs.Job, run 
 	if pe := (*PanicError)(nil); errors.As(err, &pe) {
 		s.log().Error("run stopped by a panic", "run", run.ID, "panic", fmt.Sprint(pe.Value), "stack", string(pe.Stack))
 	}
+	if err == nil && res != nil {
+		// Completed: every line has run, the trailing comments and blank
+		// lines that send nothing included.
+		res.LastAcked, res.LastExecuted = job.Lines, job.Lines
+	}
 	state, reason := outcome(err)
 	s.finish(context.WithoutCancel(ctx), run.ID, state, reason, res)
 }
