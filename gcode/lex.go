@@ -238,55 +238,43 @@ func lexClassTable() (t [256]uint8) {
 }
 
 // lex pre-filters raw into l.
+//
+// The loop keeps plain code bytes with one table look-up each; comments are
+// skipped with bytes.IndexByte rather than byte by byte.
 func (l *lexed) lex(raw []byte) {
 	if !l.classReady {
 		l.class, l.classReady = lexClassTable(), true
 	}
-	l.n, l.total = 0, 0
 	l.comment = false
 	l.nulCol, l.nonASCIICol, l.realtimeCol, l.blockDeleteCol, l.unterminatedCol, l.slashCol = 0, 0, 0, 0, 0, 0
 	l.percent, l.checksum = false, false
-	paren, semi := false, false
-	parenCol := 0
-	for i, c := range raw {
-		if paren {
-			if c == ')' {
-				paren = false
-			} else if c == 0 && l.nulCol == 0 {
-				l.nulCol = i + 1
-			}
-			continue
+	class := &l.class
+	code, col := l.code[:], l.col[:]
+	n, over := 0, 0 // kept characters stored, and kept beyond maxCode
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		cls := class[c]
+		if cls == classLower {
+			c -= 'a' - 'A'
+			cls = classKeep
 		}
-		if semi {
-			if c == 0 && l.nulCol == 0 {
-				l.nulCol = i + 1
-			}
-			continue
-		}
-		cls := l.class[c]
 		if cls == classKeep {
-			if l.n < maxCode {
-				l.code[l.n] = c
-				l.col[l.n] = int32(i + 1)
-				l.n++
+			if n < maxCode {
+				code[n] = c
+				col[n] = int32(i + 1)
+				n++
+			} else {
+				over++
 			}
-			l.total++
 			continue
 		}
 		switch cls {
-		case classLower:
-			if l.n < maxCode {
-				l.code[l.n] = c - ('a' - 'A')
-				l.col[l.n] = int32(i + 1)
-				l.n++
-			}
-			l.total++
 		case classSpace:
 			if c == 0 && l.nulCol == 0 {
 				l.nulCol = i + 1
 			}
 		case classSlash:
-			if l.total > 0 {
+			if n+over > 0 {
 				if l.slashCol == 0 {
 					l.slashCol = i + 1
 				}
@@ -294,9 +282,24 @@ func (l *lexed) lex(raw []byte) {
 				l.blockDeleteCol = i + 1
 			}
 		case classParen:
-			paren, parenCol, l.comment = true, i+1, true
+			l.comment = true
+			end := bytes.IndexByte(raw[i+1:], ')')
+			body := raw[i+1:]
+			if end >= 0 {
+				body = body[:end]
+			} else {
+				l.unterminatedCol = i + 1
+			}
+			l.noteNUL(body, i+1)
+			if end < 0 {
+				i = len(raw)
+			} else {
+				i += 1 + end // at the ')'
+			}
 		case classSemi:
-			semi, l.comment = true, true
+			l.comment = true
+			l.noteNUL(raw[i+1:], i+1)
+			i = len(raw)
 		case classHigh:
 			if l.nonASCIICol == 0 {
 				l.nonASCIICol, l.nonASCII = i+1, c
@@ -307,14 +310,23 @@ func (l *lexed) lex(raw []byte) {
 			}
 		}
 	}
-	if paren {
-		l.unterminatedCol = parenCol
-	}
+	l.n, l.total = n, n+over
 	if l.n == 1 && l.code[0] == '%' {
 		l.percent = true
 		return
 	}
 	l.stripChecksum(raw)
+}
+
+// noteNUL records the column of the first NUL byte of a comment body that
+// starts after source column at, unless one was seen before.
+func (l *lexed) noteNUL(body []byte, at int) {
+	if l.nulCol != 0 {
+		return
+	}
+	if j := bytes.IndexByte(body, 0); j >= 0 {
+		l.nulCol = at + j + 1
+	}
 }
 
 // stripChecksum recognises a trailing "*NN" checksum (XOR of every byte
