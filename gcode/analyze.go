@@ -124,9 +124,9 @@ func (e *engine) analyse(line int) Action {
 		e.feed(eff)
 		e.arc(line, eff)
 	}
-	e.addPoint(line, eff.target)
+	w := e.addPoint(line, eff.target)
 	e.last, e.lastOK = eff.target, true
-	e.safePoint(line, eff.target)
+	e.safePoint(line, w, eff.target)
 	return act
 }
 
@@ -208,13 +208,18 @@ func (e *engine) work(p [3]float64) [3]float64 {
 
 func (e *engine) workZ(p [3]float64) float64 { return e.work(p)[2] }
 
-func (e *engine) addPoint(line int, p [3]float64) {
-	e.rep.Bounds.Machine.add(p, line)
-	e.rep.Bounds.Work.add(e.work(p), line)
+// addPoint adds machine point p to the bounds and returns it in work
+// coordinates.
+func (e *engine) addPoint(line int, p [3]float64) [3]float64 {
+	w := e.work(p)
+	e.rep.Bounds.Machine.add(&p, line)
+	e.rep.Bounds.Work.add(&w, line)
+	return w
 }
 
-func (e *engine) safePoint(line int, p [3]float64) {
-	w := e.work(p)
+// safePoint records machine point p (w in work coordinates) as a safe point
+// when it ends a retract from below the safe Z.
+func (e *engine) safePoint(line int, w, p [3]float64) {
 	if w[2] < e.opts.SafeZ {
 		e.belowSafe = true
 		return

@@ -3,7 +3,6 @@ package gcode
 import (
 	"fmt"
 	"io"
-	"math"
 )
 
 // maxPlungeWarnings bounds the rapid-plunge warnings listed one by one (3D
@@ -167,11 +166,10 @@ func (e *engine) step() (lineKind, error) {
 		e.diag(line, ws.errCol, Error, 11, fmt.Sprintf("more than %d words in one line", maxWords))
 		return lineError, nil
 	}
-	for k := 0; k < ws.n; k++ {
-		if w := &ws.w[k]; math.IsInf(w.val, 0) {
-			e.diag(line, int(w.col), Error, 0, fmt.Sprintf("%c value is out of range for GRBL's 32-bit floats", w.letter))
-			return lineError, nil
-		}
+	if ws.inf >= 0 {
+		w := &ws.w[ws.inf]
+		e.diag(line, int(w.col), Error, 0, fmt.Sprintf("%c value is out of range for GRBL's 32-bit floats", w.letter))
+		return lineError, nil
 	}
 	// Strip M6: the sender performs tool changes.
 	var act Action

@@ -201,6 +201,9 @@ func trunc8(v float32) (int, bool) {
 
 // mantissaOf is GRBL's round(100*(value - int_value)).
 func mantissaOf(v float32, iv int) int {
+	if v == float32(iv) {
+		return 0 // an integer code: the common case
+	}
 	m := float32(100) * (v - float32(iv))
 	return int(math.Round(float64(m)))
 }

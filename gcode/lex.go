@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 )
 
 const (
@@ -375,12 +376,13 @@ type words struct {
 	errCol  int
 	errMsg  string
 	tooMany bool
+	inf     int // index of the first word whose value overflows float32, or -1
 }
 
 // parse splits pre-filtered code (with the source column of each byte) into
 // words with GRBL's grammar.
 func (ws *words) parse(code []byte, cols []int32) {
-	ws.n, ws.errNum, ws.errCol, ws.errMsg, ws.tooMany = 0, 0, 0, "", false
+	ws.n, ws.errNum, ws.errCol, ws.errMsg, ws.tooMany, ws.inf = 0, 0, 0, "", false, -1
 	for i := 0; i < len(code); {
 		c := code[i]
 		if c < 'A' || c > 'Z' {
@@ -407,7 +409,12 @@ func (ws *words) parse(code []byte, cols []int32) {
 			ws.errCol = int(cols[letterAt])
 			return
 		}
-		ws.w[ws.n] = word{letter: c, col: cols[letterAt], num: num, val: num.value()}
+		val := num.value()
+		// Only a number scaled up by dropped digits can overflow.
+		if num.exp > 0 && ws.inf < 0 && math.IsInf(val, 0) {
+			ws.inf = ws.n
+		}
+		ws.w[ws.n] = word{letter: c, col: cols[letterAt], num: num, val: val}
 		ws.n++
 	}
 }

@@ -1,7 +1,5 @@
 package gcode
 
-import "strconv"
-
 // maxIntDigits is GRBL's MAX_INT_DIGITS: read_float keeps at most this many
 // digits (leading zeros included) and ignores the rest.
 const maxIntDigits = 8
@@ -109,8 +107,18 @@ func appendDigits(dst []byte, best number) []byte {
 	if best.neg {
 		dst = append(dst, '-')
 	}
-	var digits [12]byte
-	d := strconv.AppendUint(digits[:0], uint64(best.intval), 10)
+	// intval has at most 10 decimal digits; write them right to left.
+	var buf [10]byte
+	i := len(buf)
+	for v := best.intval; ; {
+		i--
+		buf[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			break
+		}
+	}
+	d := buf[i:]
 	switch {
 	case best.exp >= 0:
 		dst = append(dst, d...)
