@@ -208,9 +208,12 @@ func (e *engine) step() (lineKind, error) {
 		e.pl.sync()
 	}
 	eff := &e.in.eff
-	e.out = WireLine{Source: line, Actions: act, Tool: e.in.st.tool, SendAlone: eff.sendAlone, Motion: eff.move != moveNone}
+	// Field by field: a composite literal is built in a temporary and copied.
+	out := &e.out
+	*out = WireLine{}
+	out.Source, out.Actions, out.Tool, out.SendAlone, out.Motion = line, act, e.in.st.tool, eff.sendAlone, eff.move != moveNone
 	if act.Has(ActionSpindleOn) {
-		e.out.Spindle = e.in.st.speed
+		out.Spindle = e.in.st.speed
 	}
 	if bad {
 		return lineError, nil

@@ -733,10 +733,17 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 	}
 
 	// STEP 4: execute.
-	e := effect{from: cur.pos, flow: flow, axis0: int8(a0), axis1: int8(a1), axisLin: int8(aLin)}
-	in.info = blockInfo{axisCommand: axisCmd, axisWords: axisWords, ijkWords: ijkWords, nonModal: nonModal,
-		cmdWords: cmdWords, valWords: allVal,
-		explicitMotion: explicitMotion, feedMode: blk.inverse, blockFeed: f}
+	// No check fails from here on. in.eff and in.info are filled in place,
+	// field by field: a composite literal would be built in a temporary and
+	// copied, and the copy's wide loads stall on the temporary's byte stores.
+	e := &in.eff
+	*e = effect{}
+	e.from, e.flow, e.axis0, e.axis1, e.axisLin = cur.pos, flow, int8(a0), int8(a1), int8(aLin)
+	info := &in.info
+	*info = blockInfo{}
+	info.axisCommand, info.axisWords, info.ijkWords, info.nonModal = axisCmd, axisWords, ijkWords, nonModal
+	info.cmdWords, info.valWords = cmdWords, allVal
+	info.explicitMotion, info.feedMode, info.blockFeed = explicitMotion, blk.inverse, f
 	cur.inverse = blk.inverse
 	cur.feed = f
 	e.feed, e.inverse, e.incr = f, blk.inverse, blk.incr
@@ -828,7 +835,6 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 		cur.spindle = 0
 		cur.coolant = 0
 	}
-	in.eff = e
 	return nil
 }
 

@@ -23,30 +23,38 @@ func readFloat(s []byte, i *int) (number, bool) {
 		p++
 	}
 	ndigit := 0
-	decimal := false
+	v, exp := uint32(0), int8(0)
+	// Integer part: digits past the eighth only scale the value.
 	for ; p < len(s); p++ {
-		c := s[p]
-		if c >= '0' && c <= '9' {
+		d := s[p] - '0'
+		if d > 9 {
+			break
+		}
+		ndigit++
+		if ndigit <= maxIntDigits {
+			v = v*10 + uint32(d)
+		} else {
+			exp++
+		}
+	}
+	// Fraction: digits past the eighth are ignored.
+	if p < len(s) && s[p] == '.' {
+		for p++; p < len(s); p++ {
+			d := s[p] - '0'
+			if d > 9 {
+				break
+			}
 			ndigit++
 			if ndigit <= maxIntDigits {
-				if decimal {
-					n.exp--
-				}
-				n.intval = n.intval*10 + uint32(c-'0')
-			} else if !decimal {
-				n.exp++
+				v = v*10 + uint32(d)
+				exp--
 			}
-			continue
 		}
-		if c == '.' && !decimal {
-			decimal = true
-			continue
-		}
-		break
 	}
 	if ndigit == 0 {
 		return number{}, false
 	}
+	n.intval, n.exp = v, exp
 	*i = p
 	return n, true
 }

@@ -37,6 +37,9 @@ type planner struct {
 	moving   bool // the planner holds blocks (the next block is not from rest)
 	minutes  float64
 	segments int64
+
+	rootOf, root1 float64 // root's last argument and result
+	rootOK        bool
 }
 
 func newPlanner(s Settings) *planner {
@@ -93,9 +96,26 @@ func (p *planner) line(delta [3]float64, rate float64, rapid bool, invMinutes fl
 	p.segments++
 	k := 1 / mm
 	unit := [3]float64{delta[0] * k, delta[1] * k, delta[2] * k}
-	inv := invAbs(unit)
-	b := planBlock{mm: mm, accel: limitByAxis(&p.accel, &inv)}
-	rapidRate := limitByAxis(&p.maxRate, &inv)
+	// limitByAxis for the acceleration and the rapid rate at once, skipping
+	// the axes that do not move (their limit is +Inf).
+	// The block is built in its ring slot (free: n < len(ring) here), not
+	// copied there.
+	b := p.at(p.n)
+	*b = planBlock{}
+	b.mm, b.accel = mm, math.Inf(1)
+	rapidRate := math.Inf(1)
+	for i := 0; i < 3; i++ {
+		if unit[i] == 0 {
+			continue
+		}
+		inv := 1 / math.Abs(unit[i])
+		if l := p.accel[i] * inv; l < b.accel {
+			b.accel = l
+		}
+		if l := p.maxRate[i] * inv; l < rapidRate {
+			rapidRate = l
+		}
+	}
 	switch {
 	case rapid:
 		b.nominal = rapidRate
@@ -129,19 +149,14 @@ func (p *planner) line(delta [3]float64, rate float64, rapid bool, invMinutes fl
 		b.maxEntrySq = math.Min(junctionSq, math.Min(b.nominal*b.nominal, p.prevNom*p.prevNom))
 	}
 	p.prevUnit, p.prevNom, p.moving = unit, b.nominal, true
-	p.push(b)
-}
-
-func (p *planner) at(i int) *planBlock { return &p.ring[(p.head+i)&(len(p.ring)-1)] }
-
-func (p *planner) push(b planBlock) {
-	*p.at(p.n) = b
 	p.n++
 	p.replan()
 	for p.n > plannerBlocks {
 		p.pop()
 	}
 }
+
+func (p *planner) at(i int) *planBlock { return &p.ring[(p.head+i)&(len(p.ring)-1)] }
 
 // replan runs GRBL's reverse and forward passes over the buffered blocks,
 // assuming the last one ends at rest. Block 0's entry speed is fixed. Like
@@ -181,9 +196,18 @@ func (p *planner) pop() {
 	if p.n > 1 {
 		exitSq = p.at(1).entrySq
 	}
-	p.minutes += trapezoidMinutes(b.mm, b.nominal, b.accel, b.entrySq, exitSq)
+	p.minutes += trapezoidMinutes(b.mm, b.nominal, b.accel, b.entrySq, exitSq, p.root(b.entrySq), p.root(exitSq))
 	p.head = (p.head + 1) % len(p.ring)
 	p.n--
+}
+
+// root returns √x, remembering the last result: a block's exit speed is the
+// next block's entry speed, so pop asks for each root twice in a row.
+func (p *planner) root(x float64) float64 {
+	if x != p.rootOf || !p.rootOK {
+		p.rootOf, p.root1, p.rootOK = x, math.Sqrt(x), true
+	}
+	return p.root1
 }
 
 // sync empties the planner (a block that waits for motion to finish).
@@ -211,10 +235,9 @@ func (p *planner) seconds() float64 {
 	return s
 }
 
-// trapezoidMinutes is the time to travel mm from speed √v0sq to √v1sq, at
-// most nominal, with acceleration a.
-func trapezoidMinutes(mm, nominal, a, v0sq, v1sq float64) float64 {
-	v0, v1 := math.Sqrt(v0sq), math.Sqrt(v1sq)
+// trapezoidMinutes is the time to travel mm from speed v0 = √v0sq to
+// v1 = √v1sq, at most nominal, with acceleration a.
+func trapezoidMinutes(mm, nominal, a, v0sq, v1sq, v0, v1 float64) float64 {
 	accelD := (nominal*nominal - v0sq) / (2 * a)
 	decelD := (nominal*nominal - v1sq) / (2 * a)
 	if accelD < 0 {
