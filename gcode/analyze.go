@@ -12,26 +12,23 @@ func (e *engine) analyse(line int) Action {
 	st, pre, eff := &e.in.st, &e.pre, &e.in.eff
 	rep := e.rep
 	var act Action
-	for k := 0; k < e.ws.n; k++ {
-		w := &e.ws.w[k]
-		switch w.letter {
-		case 'G':
-			if w.val == 20 || w.val == 21 {
-				e.unitsSeen = true
-				if w.val == 20 {
-					e.units |= 2
-				} else {
-					e.units |= 1
-				}
-			}
-		case 'T':
-			if _, ok := e.toolSet[st.tool]; !ok {
-				e.toolSet[st.tool] = struct{}{}
-			}
-		case 'M':
-			if w.val == 1 {
-				act |= ActionOptionalStop
-			}
+	info := &e.in.info
+	if info.cmdWords&(1<<grpUnits) != 0 { // exactly one G20 or G21
+		e.unitsSeen = true
+		if st.inches {
+			e.units |= 2
+		} else {
+			e.units |= 1
+		}
+	}
+	if info.valWords&wT != 0 {
+		if _, ok := e.toolSet[st.tool]; !ok {
+			e.toolSet[st.tool] = struct{}{}
+		}
+	}
+	for k := 0; k < e.ws.n && e.ws.has('M'); k++ {
+		if w := &e.ws.w[k]; w.letter == 'M' && w.val == 1 {
+			act |= ActionOptionalStop
 		}
 	}
 	switch eff.flow {

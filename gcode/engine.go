@@ -173,7 +173,7 @@ func (e *engine) step() (lineKind, error) {
 	}
 	// Strip M6: the sender performs tool changes.
 	var act Action
-	for k := 0; k < ws.n; k++ {
+	for k := 0; k < ws.n && ws.has('M'); k++ {
 		if w := &ws.w[k]; w.letter == 'M' && w.val == 6 {
 			act |= ActionToolChange
 			copy(ws.w[k:ws.n], ws.w[k+1:ws.n])
@@ -234,7 +234,7 @@ func isPrinterM(iv int) bool {
 
 // printerHint warns once when the file looks like 3D-printer output.
 func (e *engine) printerHint(line int) {
-	if e.warnedPrinter {
+	if e.warnedPrinter || !e.ws.has('E') && !e.ws.has('M') {
 		return
 	}
 	for k := 0; k < e.ws.n; k++ {

@@ -376,13 +376,17 @@ type words struct {
 	errCol  int
 	errMsg  string
 	tooMany bool
-	inf     int // index of the first word whose value overflows float32, or -1
+	inf     int    // index of the first word whose value overflows float32, or -1
+	letters uint32 // bit c-'A' set for each word letter c present
 }
+
+// has reports whether a word with letter c (A-Z) is present.
+func (ws *words) has(c byte) bool { return ws.letters&(1<<(c-'A')) != 0 }
 
 // parse splits pre-filtered code (with the source column of each byte) into
 // words with GRBL's grammar.
 func (ws *words) parse(code []byte, cols []int32) {
-	ws.n, ws.errNum, ws.errCol, ws.errMsg, ws.tooMany, ws.inf = 0, 0, 0, "", false, -1
+	ws.n, ws.errNum, ws.errCol, ws.errMsg, ws.tooMany, ws.inf, ws.letters = 0, 0, 0, "", false, -1, 0
 	for i := 0; i < len(code); {
 		c := code[i]
 		if c < 'A' || c > 'Z' {
@@ -414,8 +418,10 @@ func (ws *words) parse(code []byte, cols []int32) {
 		if num.exp > 0 && ws.inf < 0 && math.IsInf(val, 0) {
 			ws.inf = ws.n
 		}
-		ws.w[ws.n] = word{letter: c, col: cols[letterAt], num: num, val: val}
+		w := &ws.w[ws.n]
+		w.letter, w.col, w.num, w.val = c, cols[letterAt], num, val
 		ws.n++
+		ws.letters |= 1 << (c - 'A')
 	}
 }
 

@@ -35,15 +35,12 @@ func (k *knowledge) update(info *blockInfo, eff *effect, feedModeSwitched, offse
 	if k.known == kAll && info.axisWords == 0 && !eff.wcoChanged && eff.move == moveNone && eff.flow != flowEnd && !feedModeSwitched {
 		return
 	}
-	groups := [...]struct {
-		grp int
-		bit uint32
-	}{{grpMotion, kMotion}, {grpPlane, kPlane}, {grpDistance, kDist}, {grpFeedMode, kFeedMode},
-		{grpUnits, kUnits}, {grpCoord, kCoord}, {grpToolLength, kTLO}, {grpSpindle, kSpindle}, {grpCoolant, kCoolant}}
-	for _, g := range groups {
-		if info.cmdWords&(1<<g.grp) != 0 {
-			k.known |= g.bit
-		}
+	if c := info.cmdWords; c != 0 {
+		k.known |= groupKnowledge(c, grpMotion, kMotion) | groupKnowledge(c, grpPlane, kPlane) |
+			groupKnowledge(c, grpDistance, kDist) | groupKnowledge(c, grpFeedMode, kFeedMode) |
+			groupKnowledge(c, grpUnits, kUnits) | groupKnowledge(c, grpCoord, kCoord) |
+			groupKnowledge(c, grpToolLength, kTLO) | groupKnowledge(c, grpSpindle, kSpindle) |
+			groupKnowledge(c, grpCoolant, kCoolant)
 	}
 	if feedModeSwitched {
 		k.known &^= kFeed // GRBL's F is undefined after a G93/G94 switch
@@ -85,6 +82,15 @@ func (k *knowledge) update(info *blockInfo, eff *effect, feedModeSwitched, offse
 			k.anchored[i] = false
 		}
 	}
+}
+
+// groupKnowledge returns bit when modal group grp is among the commanded
+// groups cmdWords, else 0.
+func groupKnowledge(cmdWords, grp int, bit uint32) uint32 {
+	if cmdWords&(1<<grp) != 0 {
+		return bit
+	}
+	return 0
 }
 
 // appendWire appends the wire form of a block that exec accepted: the
