@@ -60,32 +60,6 @@ func newPlanner(s Settings) *planner {
 	return p
 }
 
-// limitByAxis is GRBL's limit_value_by_axis_maximum: the largest value
-// along a unit vector that keeps every axis within max. inv holds 1/|unit[i]|
-// (+Inf for axes that do not move).
-func limitByAxis(max *[3]float64, inv *[3]float64) float64 {
-	v := math.Inf(1)
-	for i := 0; i < 3; i++ {
-		if l := max[i] * inv[i]; l < v {
-			v = l
-		}
-	}
-	return v
-}
-
-// invAbs returns 1/|u[i]| per axis, +Inf where u[i] is 0.
-func invAbs(u [3]float64) [3]float64 {
-	var inv [3]float64
-	for i := 0; i < 3; i++ {
-		if u[i] == 0 {
-			inv[i] = math.Inf(1)
-		} else {
-			inv[i] = 1 / math.Abs(u[i])
-		}
-	}
-	return inv
-}
-
 // line adds a straight move of delta mm. rate is mm/min for feed moves; for
 // rapid moves it is ignored; invMinutes > 0 gives the inverse-time duration.
 func (p *planner) line(delta [3]float64, rate float64, rapid bool, invMinutes float64) {
@@ -96,13 +70,14 @@ func (p *planner) line(delta [3]float64, rate float64, rapid bool, invMinutes fl
 	p.segments++
 	k := 1 / mm
 	unit := [3]float64{delta[0] * k, delta[1] * k, delta[2] * k}
-	// limitByAxis for the acceleration and the rapid rate at once, skipping
-	// the axes that do not move (their limit is +Inf).
 	// The block is built in its ring slot (free: n < len(ring) here), not
 	// copied there.
 	b := p.at(p.n)
 	*b = planBlock{}
 	b.mm, b.accel = mm, math.Inf(1)
+	// GRBL's limit_value_by_axis_maximum for the acceleration and the rapid
+	// rate at once: the largest value along unit that keeps every axis
+	// within its limit. Axes that do not move impose none.
 	rapidRate := math.Inf(1)
 	for i := 0; i < 3; i++ {
 		if unit[i] == 0 {
@@ -120,9 +95,9 @@ func (p *planner) line(delta [3]float64, rate float64, rapid bool, invMinutes fl
 	case rapid:
 		b.nominal = rapidRate
 	case invMinutes > 0:
-		b.nominal = math.Min(mm/invMinutes, rapidRate)
+		b.nominal = min(mm/invMinutes, rapidRate)
 	default:
-		b.nominal = math.Min(rate, rapidRate)
+		b.nominal = min(rate, rapidRate)
 	}
 	if b.nominal < minFeedRate {
 		b.nominal = minFeedRate
@@ -139,14 +114,23 @@ func (p *planner) line(delta [3]float64, rate float64, rapid bool, invMinutes fl
 			junctionSq = math.Inf(1)
 		default:
 			ju := [3]float64{unit[0] - p.prevUnit[0], unit[1] - p.prevUnit[1], unit[2] - p.prevUnit[2]}
-			jinv := invAbs(ju)
-			// limitByAxis on the normalised vector: scale by its norm.
+			// limit_value_by_axis_maximum on the normalised vector: scale
+			// by its norm.
 			norm := math.Sqrt(ju[0]*ju[0] + ju[1]*ju[1] + ju[2]*ju[2])
-			ja := limitByAxis(&p.accel, &jinv) * norm
+			ja := math.Inf(1)
+			for i := 0; i < 3; i++ {
+				if ju[i] == 0 {
+					continue
+				}
+				if l := p.accel[i] * (1 / math.Abs(ju[i])); l < ja {
+					ja = l
+				}
+			}
+			ja *= norm
 			sinHalf := math.Sqrt(0.5 * (1 - cos))
 			junctionSq = ja * p.jd * sinHalf / (1 - sinHalf)
 		}
-		b.maxEntrySq = math.Min(junctionSq, math.Min(b.nominal*b.nominal, p.prevNom*p.prevNom))
+		b.maxEntrySq = min(junctionSq, min(b.nominal*b.nominal, p.prevNom*p.prevNom))
 	}
 	p.prevUnit, p.prevNom, p.moving = unit, b.nominal, true
 	p.n++
@@ -259,7 +243,7 @@ func trapezoidMinutes(mm, nominal, a, v0sq, v1sq, v0, v1 float64) float64 {
 	}
 	t := (peak-v0)/a + (peak-v1)/a
 	if t <= 0 {
-		t = mm / math.Max(peak, minFeedRate)
+		t = mm / max(peak, minFeedRate)
 	}
 	return t
 }
