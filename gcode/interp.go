@@ -819,8 +819,11 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 			e.move = moveProbe
 		}
 		e.from = cur.pos
-		e.target = xyz
-		cur.pos = xyz
+		// Element by element: xyz was just written so, and a block copy of
+		// it would stall on store forwarding.
+		for i := 0; i < 3; i++ {
+			e.target[i], cur.pos[i] = xyz[i], xyz[i]
+		}
 	}
 	if flow == flowEnd {
 		cur.motion = motionLinear

@@ -60,16 +60,22 @@ func newPlanner(s Settings) *planner {
 	return p
 }
 
-// line adds a straight move of delta mm. rate is mm/min for feed moves; for
+// move adds a straight move from one point to another (mm); see line.
+func (p *planner) move(from, to *[3]float64, rate float64, rapid bool, invMinutes float64) {
+	p.line(to[0]-from[0], to[1]-from[1], to[2]-from[2], rate, rapid, invMinutes)
+}
+
+// line adds a straight move of (dx, dy, dz) mm. rate is mm/min for feed moves; for
 // rapid moves it is ignored; invMinutes > 0 gives the inverse-time duration.
-func (p *planner) line(delta [3]float64, rate float64, rapid bool, invMinutes float64) {
-	mm := math.Sqrt(delta[0]*delta[0] + delta[1]*delta[1] + delta[2]*delta[2])
+func (p *planner) line(dx, dy, dz, rate float64, rapid bool, invMinutes float64) {
+	mm := math.Sqrt(dx*dx + dy*dy + dz*dz)
 	if mm == 0 {
 		return
 	}
 	p.segments++
 	k := 1 / mm
-	unit := [3]float64{delta[0] * k, delta[1] * k, delta[2] * k}
+	var unit [3]float64
+	unit[0], unit[1], unit[2] = dx*k, dy*k, dz*k
 	// The block is built in its ring slot (free: n < len(ring) here), not
 	// copied there.
 	b := p.at(p.n)
@@ -132,7 +138,8 @@ func (p *planner) line(delta [3]float64, rate float64, rapid bool, invMinutes fl
 		}
 		b.maxEntrySq = min(junctionSq, min(b.nominal*b.nominal, p.prevNom*p.prevNom))
 	}
-	p.prevUnit, p.prevNom, p.moving = unit, b.nominal, true
+	p.prevUnit[0], p.prevUnit[1], p.prevUnit[2] = unit[0], unit[1], unit[2]
+	p.prevNom, p.moving = b.nominal, true
 	p.n++
 	p.replan()
 	for p.n > plannerBlocks {
