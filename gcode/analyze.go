@@ -201,7 +201,6 @@ func (e *engine) arc(line int, eff *effect) {
 	e.pl.move(&prev, &eff.target, feed, false, inv)
 }
 
-
 // workOf stores machine point p in work coordinates in w.
 func (e *engine) workOf(p, w *[3]float64) {
 	st := &e.in.st
