@@ -371,19 +371,20 @@ func (tp *timeProfile) add(line int, seconds float64) {
 		tp.stride = 1
 		tp.points = make([]TimePoint, 0, maxTimePoints)
 	}
-	if line%tp.stride != 0 {
+	// stride is a power of two: a mask instead of a division per line.
+	if line&(tp.stride-1) != 0 {
 		return
 	}
 	if len(tp.points) == maxTimePoints {
 		tp.stride *= 2
 		kept := tp.points[:0]
 		for _, p := range tp.points {
-			if p.Line%tp.stride == 0 {
+			if p.Line&(tp.stride-1) == 0 {
 				kept = append(kept, p)
 			}
 		}
 		tp.points = kept
-		if line%tp.stride != 0 {
+		if line&(tp.stride-1) != 0 {
 			return
 		}
 	}
