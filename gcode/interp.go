@@ -659,6 +659,11 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 					if xyz == cur.pos {
 						return in.fail(gerr{33, colOf(wR), "R arc ends where it starts: GRBL cannot build it"})
 					}
+					if x == 0 && y == 0 {
+						// Only the helix axis moves: GRBL's centre formula
+						// divides 0 by 0 and the arc is undefined.
+						return in.fail(gerr{33, colOf(wR), fmt.Sprintf("R arc ends where it starts in the %s plane (only the helix axis moves): GRBL cannot place its centre", planeName(blk.plane))})
+					}
 					if blk.inches {
 						r *= mmPerInch
 					}
