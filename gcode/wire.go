@@ -102,7 +102,7 @@ func appendWire(dst []byte, ws *words, pre *state, info *blockInfo, eff *effect,
 	known := k.known
 	// Axis words that can go: G0/G1 motion whose target already equals the
 	// current position on that axis (a zero increment, or an anchored axis);
-	// at least one axis word stays.
+	// the move must still name one axis: the shortest spelled stays.
 	dropAxis := 0
 	if info.axisCommand == axisMotion && info.nonModal == nmNone && (eff.move == moveRapid || eff.move == moveLinear) && known&kDist != 0 {
 		for i := 0; i < 3; i++ {
@@ -111,7 +111,7 @@ func appendWire(dst []byte, ws *words, pre *state, info *blockInfo, eff *effect,
 			}
 		}
 		if dropAxis == info.axisWords {
-			dropAxis &^= dropAxis & -dropAxis // keep the lowest axis word
+			dropAxis &^= 1 << shortestAxisWord(dst, ws) // the move must name an axis
 		}
 	}
 	// In-plane IJK offsets of zero may go when the other in-plane offset
@@ -184,6 +184,23 @@ func appendWire(dst []byte, ws *words, pre *state, info *blockInfo, eff *effect,
 		dst = appendNumber(dst, w.num)
 	}
 	return dst
+}
+
+// shortestAxisWord returns the axis (0 X, 1 Y, 2 Z) of the axis word of ws
+// with the shortest spelling, the first of equals. It measures in dst's
+// spare capacity and leaves dst unchanged.
+func shortestAxisWord(dst []byte, ws *words) int {
+	best, bestLen := 0, -1
+	for k := 0; k < ws.n; k++ {
+		w := &ws.w[k]
+		if w.letter < 'X' || w.letter > 'Z' {
+			continue
+		}
+		if l := len(appendNumber(dst[len(dst):], w.num)); bestLen < 0 || l < bestLen {
+			best, bestLen = int(w.letter-'X'), l
+		}
+	}
+	return best
 }
 
 // dropG reports whether G<iv>.<mant> has no effect from state pre, given
