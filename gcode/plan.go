@@ -76,41 +76,33 @@ func (p *planner) line(dx, dy, dz, rate float64, rapid bool, invMinutes float64)
 	k := 1 / mm
 	var unit [3]float64
 	unit[0], unit[1], unit[2] = dx*k, dy*k, dz*k
-	// The block is built in its ring slot (free: n < len(ring) here), not
-	// copied there.
-	b := p.at(p.n)
-	*b = planBlock{}
-	b.mm, b.accel = mm, math.Inf(1)
 	// GRBL's limit_value_by_axis_maximum for the acceleration and the rapid
 	// rate at once: the largest value along unit that keeps every axis
-	// within its limit. Axes that do not move impose none.
-	rapidRate := math.Inf(1)
+	// within its limit. Axes that do not move impose none. Values stay in
+	// locals until the block is written.
+	accel, rapidRate := math.Inf(1), math.Inf(1)
 	for i := 0; i < 3; i++ {
 		if unit[i] == 0 {
 			continue
 		}
 		inv := 1 / math.Abs(unit[i])
-		if l := p.accel[i] * inv; l < b.accel {
-			b.accel = l
-		}
-		if l := p.maxRate[i] * inv; l < rapidRate {
-			rapidRate = l
-		}
+		accel = min(accel, p.accel[i]*inv)
+		rapidRate = min(rapidRate, p.maxRate[i]*inv)
 	}
+	var nominal float64
 	switch {
 	case rapid:
-		b.nominal = rapidRate
+		nominal = rapidRate
 	case invMinutes > 0:
-		b.nominal = min(mm/invMinutes, rapidRate)
+		nominal = min(mm/invMinutes, rapidRate)
 	default:
-		b.nominal = min(rate, rapidRate)
+		nominal = min(rate, rapidRate)
 	}
-	if b.nominal < minFeedRate {
-		b.nominal = minFeedRate
+	if nominal < minFeedRate {
+		nominal = minFeedRate
 	}
-	if !p.moving {
-		b.maxEntrySq = 0
-	} else {
+	maxEntrySq := 0.0
+	if p.moving {
 		cos := -(p.prevUnit[0]*unit[0] + p.prevUnit[1]*unit[1] + p.prevUnit[2]*unit[2])
 		var junctionSq float64
 		switch {
@@ -119,27 +111,32 @@ func (p *planner) line(dx, dy, dz, rate float64, rapid bool, invMinutes float64)
 		case cos < -0.999999:
 			junctionSq = math.Inf(1)
 		default:
-			ju := [3]float64{unit[0] - p.prevUnit[0], unit[1] - p.prevUnit[1], unit[2] - p.prevUnit[2]}
+			ju0, ju1, ju2 := unit[0]-p.prevUnit[0], unit[1]-p.prevUnit[1], unit[2]-p.prevUnit[2]
 			// limit_value_by_axis_maximum on the normalised vector: scale
 			// by its norm.
-			norm := math.Sqrt(ju[0]*ju[0] + ju[1]*ju[1] + ju[2]*ju[2])
+			norm := math.Sqrt(ju0*ju0 + ju1*ju1 + ju2*ju2)
 			ja := math.Inf(1)
-			for i := 0; i < 3; i++ {
-				if ju[i] == 0 {
-					continue
-				}
-				if l := p.accel[i] * (1 / math.Abs(ju[i])); l < ja {
-					ja = l
-				}
+			if ju0 != 0 {
+				ja = min(ja, p.accel[0]*(1/math.Abs(ju0)))
+			}
+			if ju1 != 0 {
+				ja = min(ja, p.accel[1]*(1/math.Abs(ju1)))
+			}
+			if ju2 != 0 {
+				ja = min(ja, p.accel[2]*(1/math.Abs(ju2)))
 			}
 			ja *= norm
 			sinHalf := math.Sqrt(0.5 * (1 - cos))
 			junctionSq = ja * p.jd * sinHalf / (1 - sinHalf)
 		}
-		b.maxEntrySq = min(junctionSq, min(b.nominal*b.nominal, p.prevNom*p.prevNom))
+		maxEntrySq = min(junctionSq, min(nominal*nominal, p.prevNom*p.prevNom))
 	}
 	p.prevUnit[0], p.prevUnit[1], p.prevUnit[2] = unit[0], unit[1], unit[2]
-	p.prevNom, p.moving = b.nominal, true
+	p.prevNom, p.moving = nominal, true
+	// The block is written in its ring slot (free: n < len(ring) here),
+	// field by field rather than copied.
+	b := p.at(p.n)
+	b.mm, b.nominal, b.accel, b.maxEntrySq, b.backSq, b.entrySq = mm, nominal, accel, maxEntrySq, 0, 0
 	p.n++
 	p.replan()
 	for p.n > plannerBlocks {
