@@ -1,5 +1,7 @@
 package gcode
 
+import "slices"
+
 // maxIntDigits is GRBL's MAX_INT_DIGITS: read_float keeps at most this many
 // digits (leading zeros included) and ignores the rest.
 const maxIntDigits = 8
@@ -110,11 +112,10 @@ func appendNumber(dst []byte, n number) []byte {
 	return appendDigits(dst, best)
 }
 
-// appendDigits spells n exactly as its digits and exponent say.
+// appendDigits spells n exactly as its digits and exponent say. It sizes
+// the result first and writes it byte by byte: these are a few bytes, and a
+// copy per part would cost a memmove call each.
 func appendDigits(dst []byte, best number) []byte {
-	if best.neg {
-		dst = append(dst, '-')
-	}
 	// intval has at most 10 decimal digits; write them right to left.
 	var buf [10]byte
 	i := len(buf)
@@ -127,25 +128,56 @@ func appendDigits(dst []byte, best number) []byte {
 		}
 	}
 	d := buf[i:]
+	exp := int(best.exp)
+	point := len(d) + exp // digits before the point
+	size := len(d)
 	switch {
-	case best.exp >= 0:
-		dst = append(dst, d...)
-		for e := best.exp; e > 0; e-- {
-			dst = append(dst, '0')
+	case exp >= 0:
+		size += exp // trailing zeros
+	case point <= 0:
+		size += 1 - point // the point and leading zeros
+	default:
+		size++ // the point
+	}
+	if best.neg {
+		size++
+	}
+	dst = slices.Grow(dst, size)
+	out := dst[len(dst) : len(dst)+size]
+	k := 0
+	if best.neg {
+		out[k] = '-'
+		k++
+	}
+	switch {
+	case exp >= 0:
+		for _, c := range d {
+			out[k] = c
+			k++
+		}
+		for ; k < size; k++ {
+			out[k] = '0'
+		}
+	case point <= 0:
+		out[k] = '.'
+		k++
+		for z := point; z < 0; z++ {
+			out[k] = '0'
+			k++
+		}
+		for _, c := range d {
+			out[k] = c
+			k++
 		}
 	default:
-		point := len(d) + int(best.exp) // digits before the point
-		if point <= 0 {
-			dst = append(dst, '.')
-			for ; point < 0; point++ {
-				dst = append(dst, '0')
+		for j, c := range d {
+			if j == point {
+				out[k] = '.'
+				k++
 			}
-			dst = append(dst, d...)
-		} else {
-			dst = append(dst, d[:point]...)
-			dst = append(dst, '.')
-			dst = append(dst, d[point:]...)
+			out[k] = c
+			k++
 		}
 	}
-	return dst
+	return dst[:len(dst)+size]
 }
