@@ -18,6 +18,7 @@ type planBlock struct {
 	maxEntrySq float64
 	backSq     float64 // entry limit from the reverse pass
 	entrySq    float64 // planned entry (reverse and forward passes)
+	reachSq    float64 // 2·accel·mm: the squared speed change over the block
 }
 
 // planner estimates run time with GRBL's planner model: trapezoidal
@@ -137,6 +138,7 @@ func (p *planner) line(dx, dy, dz, rate float64, rapid bool, invMinutes float64)
 	// field by field rather than copied.
 	b := p.at(p.n)
 	b.mm, b.nominal, b.accel, b.maxEntrySq, b.backSq, b.entrySq = mm, nominal, accel, maxEntrySq, 0, 0
+	b.reachSq = 2 * accel * mm
 	p.n++
 	p.replan()
 	for p.n > plannerBlocks {
@@ -156,7 +158,7 @@ func (p *planner) replan() {
 	from := 1
 	for i := p.n - 1; i >= 1; i-- {
 		b := p.at(i)
-		e := exitSq + 2*b.accel*b.mm
+		e := exitSq + b.reachSq
 		if e > b.maxEntrySq {
 			e = b.maxEntrySq
 		}
@@ -170,7 +172,7 @@ func (p *planner) replan() {
 	for i := from; i < p.n; i++ {
 		prev, b := p.at(i-1), p.at(i)
 		e := b.backSq
-		if lim := prev.entrySq + 2*prev.accel*prev.mm; e > lim {
+		if lim := prev.entrySq + prev.reachSq; e > lim {
 			e = lim
 		}
 		b.entrySq = e
