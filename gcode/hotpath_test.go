@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -256,5 +257,52 @@ func FuzzLexMatchesReference(f *testing.F) {
 		var got, want lexed
 		checkLexLine(t, &got, &want, data)
 		checkNumbers(t, data)
+	})
+}
+
+// refSplitLines is the line-ending rule the scanner implements, written
+// plainly: LF ends a line; so does a run of CRs with an optional LF after it;
+// a last line may lack its ending.
+func refSplitLines(data []byte) []string {
+	var out []string
+	start := 0
+	for i := 0; i < len(data); {
+		switch data[i] {
+		case '\n':
+			out = append(out, string(data[start:i]))
+			i++
+			start = i
+		case '\r':
+			j := i
+			for j < len(data) && data[j] == '\r' {
+				j++
+			}
+			if j < len(data) && data[j] == '\n' {
+				j++
+			}
+			out = append(out, string(data[start:i]))
+			i, start = j, j
+		default:
+			i++
+		}
+	}
+	if start < len(data) {
+		out = append(out, string(data[start:]))
+	}
+	return out
+}
+
+func FuzzLineScannerMatchesReference(f *testing.F) {
+	for _, s := range []string{"a\nb\n", "a\r\nb\r\n", "a\r\r\nb", "a\rb\r", "\r\n\r\n", "G1 X1\rG1 X2\n\nG1", "\r"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		want := refSplitLines(data)
+		for _, chunked := range []bool{false, true} {
+			got := scanAll(t, data, chunked)
+			if len(got) != len(want) || strings.Join(got, "\x00") != strings.Join(want, "\x00") {
+				t.Fatalf("chunked=%v: lines %q, reference %q", chunked, got, want)
+			}
+		}
 	})
 }

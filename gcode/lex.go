@@ -36,12 +36,14 @@ type lineScanner struct {
 	bytes      int64 // bytes consumed so far
 	nlAt       int   // cached index of the next '\n' at or after start, or -1 if none before nlEnd
 	nlEnd      int
+	crAt       int // cached index of the next '\r' at or after start, or -1 if none before crEnd
+	crEnd      int
 	skipping   bool // discarding the rest of an over-long line
 	wasLong    bool // the line being finished was over-long
 }
 
 func newLineScanner(r io.Reader) *lineScanner {
-	return &lineScanner{r: r, buf: make([]byte, MaxLineBytes+readChunk), nlAt: -1}
+	return &lineScanner{r: r, buf: make([]byte, MaxLineBytes+readChunk), nlAt: -1, crAt: -1}
 }
 
 // fill reads more data, compacting the buffer first. It returns false when
@@ -57,6 +59,10 @@ func (s *lineScanner) fill() bool {
 			s.nlAt -= s.start
 		}
 		s.nlEnd -= s.start
+		if s.crAt >= 0 {
+			s.crAt -= s.start
+		}
+		s.crEnd -= s.start
 		s.start = 0
 	}
 	for empty := 0; s.end < len(s.buf); {
@@ -99,6 +105,27 @@ func (s *lineScanner) findNL() int {
 	return -1
 }
 
+// findCR returns the index of the next '\r' at or after s.start and before
+// lim, or -1. Like findNL it remembers how far the buffer holds none, so a
+// file without CRs costs one search per buffer, not one per line.
+func (s *lineScanner) findCR(lim int) int {
+	if s.crAt < s.start {
+		from := s.start
+		if s.crAt < 0 && s.crEnd > from {
+			from = s.crEnd
+		}
+		if i := bytes.IndexByte(s.buf[from:s.end], '\r'); i >= 0 {
+			s.crAt = from + i
+		} else {
+			s.crAt, s.crEnd = -1, s.end
+		}
+	}
+	if s.crAt >= s.start && s.crAt < lim {
+		return s.crAt
+	}
+	return -1
+}
+
 // next returns the next line without its terminator. long reports a line
 // longer than MaxLineBytes: its text was skipped without being buffered and
 // text is empty. ok is false at the end of input.
@@ -125,8 +152,7 @@ func (s *lineScanner) next() (text []byte, long bool, ok bool) {
 		if nl >= 0 {
 			lim = nl
 		}
-		seg := s.buf[s.start:lim]
-		if cr := bytes.IndexByte(seg, '\r'); cr >= 0 && cr <= MaxLineBytes {
+		if cr := s.findCR(lim) - s.start; cr >= 0 && cr <= MaxLineBytes {
 			// A run of CRs, then an optional LF, ends the line.
 			j := s.start + cr
 			for j < s.end && s.buf[j] == '\r' {
