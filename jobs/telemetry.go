@@ -390,5 +390,5 @@ func deleteTelemetry(tx *bolt.Tx, runID ID) error {
 	if err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
 		return err
 	}
-	return nil
+	return deleteCheckpoints(tx, runID)
 }
