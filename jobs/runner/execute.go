@@ -34,6 +34,8 @@ func outcome(err error) (jobs.RunState, string) {
 		return jobs.StateCompleted, ""
 	case errors.Is(err, ErrUserAbort):
 		return jobs.StateAborted, ErrUserAbort.Error()
+	case errors.Is(err, ErrDriftLimit):
+		return jobs.StateAborted, err.Error()
 	case errors.Is(err, ErrShutdown), errors.Is(err, grbl.ErrDisconnected), errors.Is(err, grbl.ErrClosed),
 		errors.Is(err, ErrUnexpectedReset), errors.Is(err, grbl.ErrReset):
 		return jobs.StateInterrupted, err.Error()
@@ -97,6 +99,16 @@ func (s *Service) stream(ctx context.Context, ar *activeRun, job jobs.Job, run j
 	go func() { defer recWG.Done(); rec.loop(recCtx) }()
 	defer func() { stopRec(); recWG.Wait() }()
 
+	var cp *checkpointer // Z-drift checkpoints (checkpoint.go)
+	if s.driftEnabled(job) {
+		if cp, err = s.newCheckpointer(job, run, conn, comp, gopts); err != nil {
+			return nil, err
+		}
+		if err := cp.reference(ctx); err != nil {
+			return nil, err
+		}
+	}
+
 	st := &Stream{
 		Conn:    conn,
 		Signals: sig,
@@ -112,7 +124,18 @@ func (s *Service) stream(ctx context.Context, ar *activeRun, job jobs.Job, run j
 		OnProgress: rec.progress,
 		Now:        s.Now,
 	}
+	if cp != nil {
+		st.AtLine = cp.atLine
+	}
 	res, err := st.Run(ctx)
+	if cp != nil {
+		switch {
+		case cp.err != nil:
+			err = cp.err // the checkpoint's own account, not the ALARM:5 it caused
+		case err == nil:
+			err = cp.finish(ctx)
+		}
+	}
 	rec.flush(context.WithoutCancel(ctx), res.Progress)
 	return &res, err
 }

@@ -1,8 +1,9 @@
-package machine
+package probe
 
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math"
 	"strings"
 	"sync"
@@ -11,9 +12,10 @@ import (
 
 	"github.com/kerf-cnc/kerf/grbl"
 	"github.com/kerf-cnc/kerf/grbl/sim"
+	"github.com/kerf-cnc/kerf/relay"
 )
 
-var testProbe = ProbeSetup{X: -50, Y: -40, Plate: 10, SafeZ: -1, Feed: 200, SlowFeed: 25, BackOff: 1, MaxTravel: 40}
+var testProbe = Setup{X: -50, Y: -40, Plate: 10, SafeZ: -1, Feed: 200, SlowFeed: 25, BackOff: 1, MaxTravel: 40}
 
 // plateWatch is a probe surface (a plate at testProbe's X/Y, top at
 // machine Z plateZ) that records the relay's commanded state whenever the
@@ -47,10 +49,7 @@ func TestProbeZ(t *testing.T) {
 		r := mustOpen(t, sim.Options{Probe: w.surface})
 		w.relayOn = func() bool { c, _ := r.relay.State(); return c }
 		ctx := context.Background()
-		conn, _, err := r.m.Conn()
-		if err != nil {
-			t.Fatal(err)
-		}
+		conn := r.conn
 		// A program's modal state, which probing must not disturb.
 		if _, err := conn.Command(ctx, "G20G91G18G55G1F12.5"); err != nil {
 			t.Fatal(err)
@@ -59,7 +58,7 @@ func TestProbeZ(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := modal(t, conn)
-		res, err := r.m.Probe(ctx, testProbe)
+		res, err := Run(ctx, r.conn, testProbe, Options{Router: r.relay})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,6 +83,61 @@ func TestProbeZ(t *testing.T) {
 			t.Fatalf("tool at %v after probing, want retracted to Z %v above the plate", st.Commanded, testProbe.SafeZ)
 		}
 	})
+}
+
+// fakeOutput is a relay output line that records every value written.
+type fakeOutput struct {
+	mu     sync.Mutex
+	values []int
+}
+
+func (f *fakeOutput) SetValue(v int) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.values = append(f.values, v)
+	return nil
+}
+
+func (f *fakeOutput) Close() error { return nil }
+
+func (f *fakeOutput) last() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.values) == 0 {
+		return -1
+	}
+	return f.values[len(f.values)-1]
+}
+
+// rig is a simulated board on a grbl.Conn with a drive-mode relay.
+type rig struct {
+	board *sim.Machine
+	conn  *grbl.Conn
+	relay *relay.Router
+	out   *fakeOutput
+}
+
+func mustOpen(t *testing.T, opts sim.Options) *rig {
+	t.Helper()
+	board, err := sim.New(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { board.Close() })
+	port, err := board.Connect()
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn := grbl.NewConn(port, grbl.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err := conn.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	r := &rig{board: board, conn: conn, out: &fakeOutput{}}
+	if r.relay, err = relay.New(relay.ModeDrive, r.out, nil); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 func modal(t *testing.T, conn *grbl.Conn) grbl.Modal {
@@ -115,9 +169,9 @@ func TestProbeFails(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				r := mustOpen(t, sim.Options{Probe: tt.surface})
-				_, err := r.m.Probe(context.Background(), testProbe)
-				var pe *ProbeError
-				if !errors.Is(err, ErrProbeFailed) || !errors.As(err, &pe) || pe.Alarm == nil || pe.Alarm.Code != tt.code {
+				_, err := Run(context.Background(), r.conn, testProbe, Options{Router: r.relay})
+				var pe *Error
+				if !errors.Is(err, ErrFailed) || !errors.As(err, &pe) || pe.Alarm == nil || pe.Alarm.Code != tt.code {
 					t.Fatalf("Probe = %v, want a ProbeError with ALARM:%d", err, tt.code)
 				}
 				if !strings.Contains(err.Error(), tt.msg) {
@@ -134,18 +188,18 @@ func TestProbeFails(t *testing.T) {
 	}
 }
 
-func TestProbeSetupValidate(t *testing.T) {
+func TestSetupValidate(t *testing.T) {
 	tests := []struct {
 		name  string
-		edit  func(*ProbeSetup)
+		edit  func(*Setup)
 		field string
 	}{
-		{"NaN x", func(p *ProbeSetup) { p.X = math.NaN() }, "field x"},
-		{"negative plate", func(p *ProbeSetup) { p.Plate = -1 }, "field plate"},
-		{"zero feed", func(p *ProbeSetup) { p.Feed = 0 }, "field feed"},
-		{"slow feed above feed", func(p *ProbeSetup) { p.SlowFeed = 500 }, "field slow_feed"},
-		{"no back-off", func(p *ProbeSetup) { p.BackOff = 0 }, "field back_off"},
-		{"travel within back-off", func(p *ProbeSetup) { p.MaxTravel = 0.5 }, "field max_travel"},
+		{"NaN x", func(p *Setup) { p.X = math.NaN() }, "field x"},
+		{"negative plate", func(p *Setup) { p.Plate = -1 }, "field plate"},
+		{"zero feed", func(p *Setup) { p.Feed = 0 }, "field feed"},
+		{"slow feed above feed", func(p *Setup) { p.SlowFeed = 500 }, "field slow_feed"},
+		{"no back-off", func(p *Setup) { p.BackOff = 0 }, "field back_off"},
+		{"travel within back-off", func(p *Setup) { p.MaxTravel = 0.5 }, "field max_travel"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -162,16 +216,54 @@ func TestProbeSetupValidate(t *testing.T) {
 	}
 }
 
-func TestProbeRefusedWhileLeased(t *testing.T) {
+func TestRestoreModal(t *testing.T) {
+	tests := []struct {
+		name string
+		m    grbl.Modal
+		want []string
+	}{
+		{"mm absolute", grbl.Modal{Motion: "G1", WCS: "G54", Plane: "G17", Units: "G21", Distance: "G90", FeedMode: "G94", Feed: 600},
+			[]string{"G21F600", "G21G90G17G94G54G1"}},
+		{"inch incremental G55", grbl.Modal{Motion: "G0", WCS: "G55", Plane: "G18", Units: "G20", Distance: "G91", FeedMode: "G94", Feed: 317.5},
+			[]string{"G21F317.5", "G20G91G18G94G55G0"}},
+		{"inverse time", grbl.Modal{Motion: "G1", WCS: "G54", Plane: "G17", Units: "G21", Distance: "G90", FeedMode: "G93", Feed: 2},
+			[]string{"G21G94", "G21G90G17G93G54G1"}},
+		{"arc mode left as it comes", grbl.Modal{Motion: "G2", WCS: "G54", Plane: "G17", Units: "G21", Distance: "G90", FeedMode: "G94"},
+			[]string{"G21", "G21G90G17G94G54"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := RestoreModal(tt.m)
+			if strings.Join(got, "|") != strings.Join(tt.want, "|") {
+				t.Fatalf("RestoreModal = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestReturnTo(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		r := mustOpen(t, sim.Options{Probe: sim.FlatSurface(-30)})
-		release, err := r.m.Acquire(context.Background(), "run 0001")
+		r := mustOpen(t, sim.Options{Probe: sim.PlateAndStock(-55, -45, -45, -35, -30, nil)})
+		ctx := context.Background()
+		if _, err := r.conn.Command(ctx, "G21G90G0X-10Y-12Z-3"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.conn.Command(ctx, "G4P0"); err != nil {
+			t.Fatal(err)
+		}
+		back := [3]float64{-10, -12, -3}
+		res, err := Run(ctx, r.conn, testProbe, Options{ReturnTo: &back, Feed: 600.25})
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer release()
-		if _, err := r.m.Probe(context.Background(), testProbe); !errors.Is(err, ErrBusy) {
-			t.Fatalf("Probe during a run = %v, want ErrBusy", err)
+		if math.Abs(res.Z+30) > 0.002 {
+			t.Fatalf("touch at %v, want -30", res.Z)
+		}
+		if got := r.board.Stats().Commanded; got != back {
+			t.Fatalf("tool at %v after probing, want back at %v", got, back)
+		}
+		if m := modal(t, r.conn); m.Feed != 600.25 && m.Feed != 600 {
+			t.Fatalf("feed after probing %v, want the given 600.25", m.Feed)
 		}
 	})
 }
