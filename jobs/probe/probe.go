@@ -211,8 +211,9 @@ func Run(ctx context.Context, conn *grbl.Conn, p Setup, o Options) (Result, erro
 			errors.As(err, &al)
 		}
 		if al == nil {
-			if aerr := conn.AlarmError(); aerr != nil {
-				errors.As(aerr, &al)
+			var ase *grbl.AlarmStateError
+			if errors.As(conn.AlarmError(), &ase) {
+				al = ase.Alarm
 			}
 		}
 		if al != nil && (al.Code == 4 || al.Code == 5) {
@@ -229,7 +230,9 @@ func Run(ctx context.Context, conn *grbl.Conn, p Setup, o Options) (Result, erro
 	if res.FirstZ, err = touch("first touch", p.MaxTravel, p.Feed); err != nil {
 		return res, err
 	}
-	if _, err := cmd("G0Z" + number(p.BackOff)); err != nil { // still G91
+	// GRBL stops a probe with a feed hold, so the tool overshoots the
+	// touch by its deceleration: back off from the touch itself.
+	if _, err := cmd("G90G53G0Z" + number(res.FirstZ+p.BackOff)); err != nil {
 		return res, err
 	}
 	if res.Z, err = touch("second touch", 2*p.BackOff, p.SlowFeed); err != nil {

@@ -194,35 +194,45 @@ func (c *checkpointer) probeOptions(st grbl.Status, line int) probe.Options {
 	return o
 }
 
-// atLine is the stream's AtLine hook: once the program has passed a safe
-// point, and the interval allows (or it is the last one), it checkpoints
-// before wl is sent.
+// atLine is the stream's AtLine hook: it checkpoints before wl when due.
 func (c *checkpointer) atLine(ctx context.Context, wl gcode.WireLine) error {
-	for len(c.safe) > 0 && c.safe[0] < wl.Source {
-		c.pending = c.safe[0]
-		c.safe = c.safe[1:]
-	}
-	if c.pending == 0 {
-		return nil
-	}
-	at := c.pending
-	c.pending = 0
-	isLast := at == c.last
-	if !isLast && c.cfg.Interval > 0 && c.s.now().Sub(c.lastAt) < c.cfg.Interval {
-		return nil
-	}
-	if r := c.comp.ResumeBefore(wl.Source); r.Arc {
-		// GRBL cannot be put back into a modal G2/G3 without an arc
-		// move: probe at a later safe point.
+	due, last := c.due(wl)
+	if !due {
 		return nil
 	}
 	if err := c.checkpoint(ctx, wl); err != nil {
 		return err
 	}
-	if isLast {
+	if last {
 		c.final = true
 	}
 	return nil
+}
+
+// due decides whether to checkpoint before wl: only once the program has
+// passed a safe point (the tool retracted between cuts, every line up to
+// it sent and none after), when the interval since the last checkpoint
+// has passed or the safe point is the program's last, and never in a
+// modal arc (GRBL cannot be put back in G2/G3 without an arc move). A safe
+// point that is not probed is dropped: the next one decides again.
+func (c *checkpointer) due(wl gcode.WireLine) (due, last bool) {
+	for len(c.safe) > 0 && c.safe[0] < wl.Source {
+		c.pending = c.safe[0]
+		c.safe = c.safe[1:]
+	}
+	if c.pending == 0 {
+		return false, false
+	}
+	at := c.pending
+	c.pending = 0
+	last = at == c.last
+	if !last && c.cfg.Interval > 0 && c.s.now().Sub(c.lastAt) < c.cfg.Interval {
+		return false, false
+	}
+	if c.comp.ResumeBefore(wl.Source).Arc {
+		return false, false
+	}
+	return true, last
 }
 
 // finish runs the final checkpoint after the program when the safe point
