@@ -175,3 +175,46 @@ func deleteCheckpoints(tx *bolt.Tx, runID ID) error {
 	}
 	return nil
 }
+
+// settingReference is the settings key of the machine's last reference.
+const settingReference = "drift.reference"
+
+// Reference is the last reference Z measured on the machine (a run's
+// reference probe or a manual `kerf machine probe`), kept so that a one-off
+// probe can say how far Z has moved since.
+type Reference struct {
+	// Z is the machine Z (mm) of the touch.
+	Z float64 `json:"z_mm"`
+	// At is when it was measured.
+	At time.Time `json:"at"`
+	// Run is the run whose reference probe it was (0: a manual probe).
+	Run ID `json:"run,omitempty"`
+}
+
+// SetReference records the machine's latest reference Z. Errors:
+// ErrInvalid for a Z that is not a finite number.
+func (s *Store) SetReference(ctx context.Context, r Reference) error {
+	if math.IsNaN(r.Z) || math.IsInf(r.Z, 0) {
+		return fmt.Errorf("set drift reference: field z_mm: %v is not a finite number: %w", r.Z, ErrInvalid)
+	}
+	r.At = r.At.UTC()
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("set drift reference: %w", err)
+	}
+	return s.SetSetting(ctx, settingReference, raw)
+}
+
+// Reference returns the machine's latest reference Z. Errors: ErrNotFound
+// before the first one; ErrCorrupt for an unreadable record.
+func (s *Store) Reference(ctx context.Context) (Reference, error) {
+	raw, err := s.Setting(ctx, settingReference)
+	if err != nil {
+		return Reference{}, fmt.Errorf("drift reference: %w", err)
+	}
+	var r Reference
+	if err := json.Unmarshal(raw, &r); err != nil {
+		return Reference{}, fmt.Errorf("drift reference: %w: %w", ErrCorrupt, err)
+	}
+	return r, nil
+}

@@ -153,3 +153,22 @@ func TestMigrationAddsCheckpointsToV1(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestReference(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := MustOpenStore(t)
+	if _, err := s.Reference(ctx); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Reference before any: %v, want ErrNotFound", err)
+	}
+	at := time.Date(2026, 11, 27, 14, 0, 0, 0, time.UTC)
+	if err := s.SetReference(ctx, Reference{Z: -20.125, At: at, Run: 3}); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := s.Reference(ctx); err != nil || r.Z != -20.125 || !r.At.Equal(at) || r.Run != 3 {
+		t.Fatalf("Reference = %+v, %v", r, err)
+	}
+	if err := s.SetReference(ctx, Reference{Z: math.NaN()}); !errors.Is(err, ErrInvalid) {
+		t.Fatalf("NaN reference: %v, want ErrInvalid", err)
+	}
+}

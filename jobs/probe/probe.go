@@ -76,7 +76,7 @@ type Setup struct {
 	MaxTravel float64
 }
 
-// Validate returns an ErrInvalid error naming the first bad field.
+// Validate returns a *FieldError (ErrInvalid) naming the first bad field.
 func (p Setup) Validate() error {
 	for _, f := range []struct {
 		name string
@@ -296,8 +296,23 @@ var ErrInvalid = errors.New("invalid probe setup")
 // maxFeed bounds a probe feed (mm/min).
 const maxFeed = 100000
 
+// FieldError is a Setup field out of range. It matches ErrInvalid.
+type FieldError struct {
+	// Field is the field's configuration name (x, y, plate, safe_z, feed,
+	// slow_feed, back_off, max_travel).
+	Field string
+	// Problem says what is wrong with it.
+	Problem string
+}
+
+// Error names the field.
+func (e *FieldError) Error() string { return "field " + e.Field + ": " + e.Problem }
+
+// Is matches ErrInvalid.
+func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
+
 func errorf(field, format string, a ...any) error {
-	return fmt.Errorf("field %s: %s: %w", field, fmt.Sprintf(format, a...), ErrInvalid)
+	return &FieldError{Field: field, Problem: fmt.Sprintf(format, a...)}
 }
 
 // number prints v with at most 3 decimals (GRBL's resolution in mm),

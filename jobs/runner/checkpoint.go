@@ -175,6 +175,9 @@ func (c *checkpointer) reference(ctx context.Context) error {
 	cpt.Z, cpt.ReferenceZ = res.Z, res.Z
 	c.lastAt = c.s.now()
 	c.record(ctx, cpt)
+	if err := c.s.Store.SetReference(context.WithoutCancel(ctx), jobs.Reference{Z: res.Z, At: cpt.At, Run: c.run.ID}); err != nil {
+		c.s.log().Error("store the machine's drift reference", "run", c.run.ID, "err", err)
+	}
 	return nil
 }
 
