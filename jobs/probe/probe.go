@@ -84,20 +84,20 @@ func (p Setup) Validate() error {
 	}{{"x", p.X}, {"y", p.Y}, {"plate", p.Plate}, {"safe_z", p.SafeZ}, {"feed", p.Feed},
 		{"slow_feed", p.SlowFeed}, {"back_off", p.BackOff}, {"max_travel", p.MaxTravel}} {
 		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
-			return errorf(f.name, "%v is not a finite number", f.v)
+			return errorf(f.name, f.v, "not a finite number")
 		}
 	}
 	switch {
 	case p.Plate < 0:
-		return errorf("plate", "%v mm is negative", p.Plate)
+		return errorf("plate", p.Plate, "a thickness cannot be negative")
 	case p.Feed <= 0 || p.Feed > maxFeed:
-		return errorf("feed", "%v must be above 0 and at most %d mm/min", p.Feed, maxFeed)
+		return errorf("feed", p.Feed, "must be above 0 and at most %d mm/min", maxFeed)
 	case p.SlowFeed <= 0 || p.SlowFeed > p.Feed:
-		return errorf("slow_feed", "%v must be above 0 and at most feed (%v mm/min)", p.SlowFeed, p.Feed)
+		return errorf("slow_feed", p.SlowFeed, "must be above 0 and at most feed (%v mm/min)", p.Feed)
 	case p.BackOff <= 0 || p.BackOff > 10:
-		return errorf("back_off", "%v must be above 0 and at most 10 mm", p.BackOff)
+		return errorf("back_off", p.BackOff, "must be above 0 and at most 10 mm")
 	case p.MaxTravel <= p.BackOff || p.MaxTravel > 200:
-		return errorf("max_travel", "%v must be above back_off (%v mm) and at most 200 mm", p.MaxTravel, p.BackOff)
+		return errorf("max_travel", p.MaxTravel, "must be above back_off (%v mm) and at most 200 mm", p.BackOff)
 	}
 	return nil
 }
@@ -301,18 +301,22 @@ type FieldError struct {
 	// Field is the field's configuration name (x, y, plate, safe_z, feed,
 	// slow_feed, back_off, max_travel).
 	Field string
+	// Value is the value given.
+	Value float64
 	// Problem says what is wrong with it.
 	Problem string
 }
 
-// Error names the field.
-func (e *FieldError) Error() string { return "field " + e.Field + ": " + e.Problem }
+// Error names the field and its value.
+func (e *FieldError) Error() string {
+	return fmt.Sprintf("field %s: %v: %s", e.Field, e.Value, e.Problem)
+}
 
 // Is matches ErrInvalid.
 func (e *FieldError) Is(target error) bool { return target == ErrInvalid }
 
-func errorf(field, format string, a ...any) error {
-	return &FieldError{Field: field, Problem: fmt.Sprintf(format, a...)}
+func errorf(field string, v float64, format string, a ...any) error {
+	return &FieldError{Field: field, Value: v, Problem: fmt.Sprintf(format, a...)}
 }
 
 // number prints v with at most 3 decimals (GRBL's resolution in mm),

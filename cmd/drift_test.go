@@ -1,0 +1,132 @@
+package cmd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kerf-cnc/kerf/jobs"
+	"github.com/kerf-cnc/kerf/web"
+)
+
+// serveForTest runs the real daemon composition (openDaemon) on the
+// simulator with cfg and returns its data dir; it stops with the test.
+func serveForTest(t *testing.T, cfg Config) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "kerfdrift") // short: a Unix socket path lives in it
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	cfg.DataDir = dir
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ready := make(chan struct{})
+	done := make(chan error, 1)
+	ios, _, _, _ := TestStreams()
+	go func() {
+		done <- runServe(ctx, ios, cfg, &serveOptions{Ready: func(*daemon) { close(ready) }})
+	}()
+	select {
+	case <-ready:
+	case err := <-done:
+		cancel()
+		t.Fatalf("serve ended before serving: %v", err)
+	}
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	})
+	return dir
+}
+
+// driftProgram cuts a few 2 mm plunges in work coordinates and retracts
+// between them (safe points).
+const driftProgram = "G21 G90\nM3 S10000\nG0 X10 Y10\nG1 Z-2 F600\nG1 X20 F1500\nG0 Z2\nG0 X30\nG1 Z-2 F600\nG1 X40 F1500\nG0 Z2\nM5\nG0 X0 Y0\n"
+
+// TestDriftEndToEnd runs `kerf serve` on the simulator with drift tracking
+// and the CLI against it: a one-off probe, a job with checkpoints shown by
+// watch and show, and a job added with --no-drift.
+func TestDriftEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the daemon on the simulator in real time")
+	}
+	cfg := DefaultConfig()
+	cfg.Sim, cfg.SimSpeed = true, 50
+	cfg.DriftEnabled, cfg.DriftInterval = true, 0
+	cfg.SpinUp = 500 * time.Millisecond
+	data := serveForTest(t, cfg)
+	kerf := func(args ...string) (int, string, string) {
+		t.Helper()
+		return runKerf(t, append(args, "--data", data)...)
+	}
+	if code, _, stderr := kerf("machine", "unlock"); code != 0 { // the 3018 boots locked (homing enabled)
+		t.Fatalf("unlock: %d %s", code, stderr)
+	}
+
+	// The sim's plate is where [probe] says: a one-off probe touches it.
+	code, out, stderr := kerf("machine", "probe")
+	if code != 0 || !strings.Contains(out, "machine Z -21.000 mm") || !strings.Contains(out, "no earlier reference") {
+		t.Fatalf("first probe: %d %q %q", code, out, stderr)
+	}
+	code, out, stderr = kerf("machine", "probe", "--json")
+	var reply web.ProbeReply
+	if code != 0 || json.Unmarshal([]byte(out), &reply) != nil || reply.ReferenceZ == nil || reply.DriftUM == nil || *reply.DriftUM > 2 || *reply.DriftUM < -2 {
+		t.Fatalf("second probe: %d %q %q", code, out, stderr)
+	}
+
+	file := filepath.Join(t.TempDir(), "plunges.nc")
+	if err := os.WriteFile(file, []byte(driftProgram), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, stderr = kerf("job", "add", file, "--start")
+	if code != 0 {
+		t.Fatalf("job add: %d %s", code, stderr)
+	}
+	jobID := strings.TrimSpace(out)
+	code, out, stderr = kerf("job", "watch", jobID)
+	if code != 0 || !strings.Contains(out, "completed") {
+		t.Fatalf("job watch: %d %q %q", code, out, stderr)
+	}
+	for _, want := range []string{"drift reference probe: +0.0 µm", "drift checkpoint 1 before line 7:", "drift checkpoint 2 before line 11:"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("job watch output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, stderr = kerf("job", "show", jobID)
+	if code != 0 || !strings.Contains(out, "Z drift of run") || !strings.Contains(out, "reference") || strings.Count(out, "\n2  ") != 1 {
+		t.Fatalf("job show: %d %q %q", code, out, stderr)
+	}
+
+	code, out, stderr = kerf("job", "add", file, "--no-drift", "--json")
+	var job jobs.Job
+	if code != 0 || json.Unmarshal([]byte(out), &job) != nil || !job.NoDrift {
+		t.Fatalf("job add --no-drift: %d %q %q", code, out, stderr)
+	}
+	c := web.NewSocketClient(filepath.Join(data, SocketFile))
+	defer c.CloseIdleConnections()
+	run, err := c.StartJob(t.Context(), job.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr = kerf("job", "watch", job.ID.String()); code != 0 {
+		t.Fatalf("watch: %s", stderr)
+	}
+	cps, err := c.RunDrift(t.Context(), run.ID)
+	if err != nil || len(cps) != 0 {
+		t.Fatalf("opted-out run has checkpoints %+v (%v)", cps, err)
+	}
+	if _, err := c.RunDrift(t.Context(), 99); !errors.Is(err, jobs.ErrNotFound) && !strings.Contains(fmt.Sprint(err), "not found") {
+		t.Fatalf("unknown run: %v", err)
+	}
+}
