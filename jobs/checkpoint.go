@@ -18,7 +18,8 @@ import (
 var bucketCheckpoints = []byte("checkpoints")
 
 // Checkpoint is one Z probe of a run: the reference probe before the job
-// (Index 0) or a drift checkpoint during or after it (Index 1, 2, …).
+// (Index 0), a drift checkpoint during or after it (Index 1, 2, …), or a
+// new reference after a tool change (Reference set).
 //
 // Z values are machine coordinates from GRBL's [PRB:] report, in mm.
 // Drift is Z − ReferenceZ in micrometres: negative when the probe touches
@@ -45,6 +46,10 @@ type Checkpoint struct {
 	// DriftUM is Z − ReferenceZ in micrometres (0 for the reference and for
 	// failed checkpoints: look at Error, never read a failure as no drift).
 	DriftUM float64 `json:"drift_um"`
+	// Reference marks a touch that is the reference from here on: the
+	// run's first (Index 0), or the first after a tool change (a new tool
+	// has another length). Its drift is 0.
+	Reference bool `json:"reference,omitempty"`
 	// LimitUM is the absolute drift limit in force (µm).
 	LimitUM float64 `json:"limit_um"`
 	// Error says why the checkpoint failed (the probe never touched:

@@ -86,12 +86,14 @@ type DriftEvent struct {
 	ElapsedNS  int64     `json:"elapsed_ns"`
 	At         time.Time `json:"at"`
 	Error      string    `json:"error,omitempty"`
+	// Reference: this touch is the reference from here on (drift 0).
+	Reference bool `json:"reference,omitempty"`
 }
 
 // DriftEventOf turns a stored checkpoint into its event.
 func DriftEventOf(c jobs.Checkpoint) DriftEvent {
 	return DriftEvent{Run: c.Run, Checkpoint: c.Index, Line: c.Line, DzMM: c.DriftUM / 1000, LimitMM: c.LimitUM / 1000,
-		DriftUM: c.DriftUM, ElapsedNS: int64(c.Elapsed), At: c.At, Error: c.Error}
+		DriftUM: c.DriftUM, ElapsedNS: int64(c.Elapsed), At: c.At, Error: c.Error, Reference: c.Reference}
 }
 
 // SafePointLines returns the source lines after which the tool is retracted
@@ -126,6 +128,8 @@ type checkpointer struct {
 	index   int
 	lastAt  time.Time
 	final   bool  // the safe point after the last cut was probed
+	retool  bool  // a tool change was sent: take a new reference next
+	lines   int   // the program's last source line
 	err     error // the checkpoint error that stopped the run
 }
 
@@ -146,7 +150,7 @@ func (s *Service) newCheckpointer(job jobs.Job, run jobs.Run, conn *grbl.Conn, c
 		return nil, fmt.Errorf("drift: safe points of %s: %w", job.Name, err)
 	}
 	lines := SafePointLines(rep)
-	cp := &checkpointer{s: s, cfg: *s.Drift, run: run, conn: conn, comp: comp, start: s.now()}
+	cp := &checkpointer{s: s, cfg: *s.Drift, run: run, conn: conn, comp: comp, start: s.now(), lines: job.Lines}
 	if len(lines) > 0 {
 		cp.last = lines[len(lines)-1]
 	}
@@ -165,7 +169,7 @@ func (c *checkpointer) reference(ctx context.Context) error {
 	}
 	st := c.conn.Status()
 	res, err := probe.Run(ctx, c.conn, c.cfg.Probe, c.probeOptions(st, 0))
-	cpt := jobs.Checkpoint{Run: c.run.ID, Index: 0, At: c.s.now(), Elapsed: c.s.now().Sub(c.start), LimitUM: c.cfg.LimitUM}
+	cpt := jobs.Checkpoint{Run: c.run.ID, Index: 0, At: c.s.now(), Elapsed: c.s.now().Sub(c.start), LimitUM: c.cfg.LimitUM, Reference: true}
 	if err != nil {
 		cpt.Error = err.Error()
 		c.record(ctx, cpt)
@@ -197,17 +201,29 @@ func (c *checkpointer) probeOptions(st grbl.Status, line int) probe.Options {
 	return o
 }
 
-// atLine is the stream's AtLine hook: it checkpoints before wl when due.
+// atLine is the stream's AtLine hook: it checkpoints before wl when due,
+// and takes a new reference before the first line after a tool change
+// (the new tool's length moves every touch).
 func (c *checkpointer) atLine(ctx context.Context, wl gcode.WireLine) error {
-	due, last := c.due(wl)
-	if !due {
-		return nil
+	if c.retool {
+		c.retool = false
+		c.pending = 0
+		for len(c.safe) > 0 && c.safe[0] < wl.Source {
+			c.safe = c.safe[1:]
+		}
+		if err := c.checkpoint(ctx, wl, true); err != nil {
+			return err
+		}
+	} else if due, last := c.due(wl); due {
+		if err := c.checkpoint(ctx, wl, false); err != nil {
+			return err
+		}
+		if last {
+			c.final = true
+		}
 	}
-	if err := c.checkpoint(ctx, wl); err != nil {
-		return err
-	}
-	if last {
-		c.final = true
+	if wl.Actions.Has(gcode.ActionToolChange) {
+		c.retool = true
 	}
 	return nil
 }
@@ -242,17 +258,23 @@ func (c *checkpointer) due(wl gcode.WireLine) (due, last bool) {
 // after the last cut was not probed during the stream (the program ended
 // right there, or has no safe point at all).
 func (c *checkpointer) finish(ctx context.Context) error {
+	if c.retool { // the program ended with a tool change: nothing to compare
+		c.retool = false
+		return nil
+	}
 	if c.final {
 		return nil
 	}
 	c.final = true
-	return c.checkpoint(ctx, gcode.WireLine{})
+	return c.checkpoint(ctx, gcode.WireLine{Source: c.lines}, false)
 }
 
 // checkpoint drains the machine, probes, comes back, restarts the router
-// as it was, records the drift and judges it. wl is the line the program
-// continues with (zero after the end).
-func (c *checkpointer) checkpoint(ctx context.Context, wl gcode.WireLine) error {
+// as it was, records the drift and judges it; with newRef the touch
+// becomes the reference instead (after a tool change). wl is the line the
+// program continues with (its Source is the program's last line after the
+// end).
+func (c *checkpointer) checkpoint(ctx context.Context, wl gcode.WireLine, newRef bool) error {
 	c.index++
 	idx := c.index
 	line := wl.Source
@@ -275,8 +297,11 @@ func (c *checkpointer) checkpoint(ctx context.Context, wl gcode.WireLine) error 
 		return fail(err)
 	}
 	now := c.s.now()
+	if newRef {
+		c.refZ = res.Z
+	}
 	cpt := jobs.Checkpoint{Run: c.run.ID, Index: idx, Line: line, At: now, Elapsed: now.Sub(c.start),
-		Z: res.Z, ReferenceZ: c.refZ, DriftUM: math.Round((res.Z-c.refZ)*1e4) / 10, LimitUM: c.cfg.LimitUM}
+		Z: res.Z, ReferenceZ: c.refZ, DriftUM: math.Round((res.Z-c.refZ)*1e4) / 10, LimitUM: c.cfg.LimitUM, Reference: newRef}
 	c.lastAt = now
 	c.record(ctx, cpt)
 	if c.cfg.LimitUM > 0 && math.Abs(cpt.DriftUM) > c.cfg.LimitUM {

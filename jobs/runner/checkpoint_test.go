@@ -410,3 +410,44 @@ func TestCheckpointsOnlyAtSafePoints(t *testing.T) {
 		})
 	}
 }
+
+// TestDriftNewReferenceAfterToolChange: the touch after an M6 is a new
+// reference (the new tool has another length), not drift.
+func TestDriftNewReferenceAfterToolChange(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f, _ := driftService(t, sim.Options{}, relay.ModeDrive, &DriftConfig{Probe: driftProbe, LimitUM: 100})
+		f.svc.ToolChange = &[3]float64{-5, -5, -1}
+		var wg sync.WaitGroup
+		f.svc.Publish = func(topic string, data any) {
+			if e, ok := data.(RunEvent); ok && topic == "run.state" && e.State == jobs.StatePaused {
+				wg.Add(1)
+				go func() { // the operator loads the tool and resumes
+					defer wg.Done()
+					if _, err := f.svc.ResumeRun(context.Background(), e.Run); err != nil {
+						t.Error(err)
+					}
+				}()
+			}
+		}
+		src := "G21 G90\nM3 S10000\nG0 X-10 Y-10\nG1 Z-2 F300\nG0 Z2\nM5\nT2 M6\nM3 S10000\nG0 X-20\nG1 Z-2 F300\nG0 Z2\nM5\n"
+		run := f.runToEnd(t, f.add(t, "tools.nc", src), 0)
+		wg.Wait()
+		if run.State != jobs.StateCompleted {
+			t.Fatalf("run = %+v", run)
+		}
+		cps := checkpoints(t, f, run.ID)
+		var refs []int
+		for _, c := range cps {
+			if c.Reference {
+				refs = append(refs, c.Line)
+			}
+			if !c.OK() || math.Abs(c.DriftUM) >= 5 {
+				t.Errorf("checkpoint %+v", c)
+			}
+		}
+		// The run's reference, and one before line 8: the first line after T2 M6.
+		if len(refs) != 2 || refs[0] != 0 || refs[1] != 8 {
+			t.Fatalf("references before lines %v, want [0 8]; checkpoints %+v", refs, cps)
+		}
+	})
+}
