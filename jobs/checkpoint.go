@@ -105,7 +105,7 @@ func (s *Store) AddCheckpoint(ctx context.Context, c Checkpoint) error {
 		if err != nil {
 			return err
 		}
-		if k, _ := b.Cursor().Last(); k != nil && len(k) == 8 && int(idFromKey(k)) >= c.Index {
+		if k, _ := b.Cursor().Last(); len(k) == 8 && int(idFromKey(k)) >= c.Index {
 			return fmt.Errorf("index %d is not after the last stored (%d): %w", c.Index, idFromKey(k), ErrConflict)
 		}
 		c.At = c.At.UTC()

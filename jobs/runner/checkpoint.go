@@ -35,7 +35,7 @@ type DriftConfig struct {
 
 // ErrDriftLimit is matched by a *DriftLimitError: a checkpoint measured Z
 // drift beyond the configured limit, and the run was aborted.
-var ErrDriftLimit = errors.New("Z drift beyond the limit")
+var ErrDriftLimit = errors.New("drift beyond the limit")
 
 // DriftLimitError is a checkpoint beyond the absolute drift limit.
 type DriftLimitError struct {
