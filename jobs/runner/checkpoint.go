@@ -313,7 +313,11 @@ func (c *checkpointer) checkpoint(ctx context.Context, wl gcode.WireLine, newRef
 	}
 	if m := res.Modal.Spindle; m == "M3" || m == "M4" {
 		if err := c.routerOn(ctx, m, res.Modal.Speed, fmt.Sprintf("after drift checkpoint %d", idx)); err != nil {
-			return fail(err)
+			if ctx.Err() != nil {
+				return err
+			}
+			c.err = &CheckpointError{Index: idx, Line: line, Err: fmt.Errorf("measured, but the router did not restart: %w", err)}
+			return c.err
 		}
 	}
 	return nil
@@ -359,8 +363,3 @@ func (c *checkpointer) record(ctx context.Context, cpt jobs.Checkpoint) {
 
 // driftEnabled says whether a run of job tracks drift.
 func (s *Service) driftEnabled(job jobs.Job) bool { return s.Drift != nil && !job.NoDrift }
-
-// Checkpoints returns a run's drift checkpoints, reference first.
-func (s *Service) Checkpoints(ctx context.Context, runID jobs.ID) ([]jobs.Checkpoint, error) {
-	return s.Store.Checkpoints(ctx, runID)
-}
