@@ -121,6 +121,11 @@ func TestDriftCleanJob(t *testing.T) {
 				if math.Abs(cps[0].Z-plateTop) > 0.002 {
 					t.Fatalf("reference Z %v, want the plate top %v", cps[0].Z, plateTop)
 				}
+				worst := 0.0
+				for _, c := range cps {
+					worst = math.Max(worst, math.Abs(c.DriftUM))
+				}
+				t.Logf("%s: %d checkpoints, largest |drift| %.1f µm", mode, len(cps)-1, worst)
 				for i, c := range cps {
 					if c.Index != i || !c.OK() || math.Abs(c.DriftUM) >= 5 || c.ReferenceZ != cps[0].Z || c.LimitUM != 100 {
 						t.Errorf("checkpoint %d = %+v, want |drift| < 5 µm", i, c)
@@ -159,6 +164,11 @@ func TestDriftGrowsAndAborts(t *testing.T) {
 		if last < 3 {
 			t.Fatalf("%d checkpoints, want the drift to grow over several: %+v", len(cps), cps)
 		}
+		var seq []string
+		for _, c := range cps {
+			seq = append(seq, fmt.Sprintf("%+.1f", c.DriftUM))
+		}
+		t.Logf("drift by checkpoint (µm): %s", strings.Join(seq, " "))
 		// Each cut plunges 2–3 mm: 20–30 µm lost per plunge.
 		for i := 1; i <= last; i++ {
 			if step := cps[i-1].DriftUM - cps[i].DriftUM; step < 15 || step > 40 {
