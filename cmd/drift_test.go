@@ -70,8 +70,8 @@ func TestDriftEndToEnd(t *testing.T) {
 		t.Helper()
 		return runKerf(t, append(args, "--data", data)...)
 	}
-	if code, _, stderr := kerf("machine", "unlock"); code != 0 { // the 3018 boots locked (homing enabled)
-		t.Fatalf("unlock: %d %s", code, stderr)
+	if code, _, stderr := kerf("machine", "home"); code != 0 { // the 3018 boots locked (homing enabled)
+		t.Fatalf("home: %d %s", code, stderr)
 	}
 
 	// The sim's plate is where [probe] says: a one-off probe touches it.
