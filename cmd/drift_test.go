@@ -130,3 +130,74 @@ func TestDriftEndToEnd(t *testing.T) {
 		t.Fatalf("unknown run: %v", err)
 	}
 }
+
+func TestDriftLine(t *testing.T) {
+	ev := func(topic string, data string) web.Message {
+		return web.Message{Type: web.MsgEvent, Topic: topic, Data: json.RawMessage(data)}
+	}
+	tests := []struct {
+		name string
+		m    web.Message
+		ok   bool
+		want string
+	}{
+		{"reference", ev("run.drift", `{"run":"0003","checkpoint":0,"line":0,"dz_mm":0,"limit_mm":0.1,"drift_um":0,"elapsed_ns":2000000000,"reference":true}`),
+			true, "drift reference probe: +0.0 µm (limit ±100 µm, 2s into the run)"},
+		{"checkpoint", ev("run.drift", `{"run":"0003","checkpoint":2,"line":11,"dz_mm":-0.0205,"limit_mm":0.1,"drift_um":-20.5,"elapsed_ns":41000000000}`),
+			true, "drift checkpoint 2 before line 11: -20.5 µm (limit ±100 µm, 41s into the run)"},
+		{"failed", ev("run.drift", `{"run":"0003","checkpoint":3,"line":20,"error":"probe first touch: … (ALARM:5)"}`),
+			true, "drift checkpoint 3 before line 20 failed: probe first touch: … (ALARM:5)"},
+		{"another run", ev("run.drift", `{"run":"0004","checkpoint":1,"line":5}`), false, ""},
+		{"another topic", ev("run.progress", `{"run":"0003"}`), false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			line, _, ok := driftLine(tt.m, 3)
+			if ok != tt.ok || line != tt.want {
+				t.Fatalf("driftLine = %q, %v; want %q, %v", line, ok, tt.want, tt.ok)
+			}
+		})
+	}
+}
+
+// fakeDrift is a web.DriftService answering the probe with a fixed reply
+// or error.
+type fakeDrift struct {
+	reply web.ProbeReply
+	err   error
+}
+
+func (f *fakeDrift) Checkpoints(context.Context, jobs.ID) ([]jobs.Checkpoint, error) { return nil, nil }
+func (f *fakeDrift) ProbeReference(context.Context) (web.ProbeReply, error)          { return f.reply, f.err }
+func (f *fakeDrift) SetJobDrift(_ context.Context, id jobs.ID, enabled bool) (jobs.Job, error) {
+	return jobs.Job{ID: id, NoDrift: !enabled}, nil
+}
+
+func TestMachineProbeCommand(t *testing.T) {
+	ref, drift := -21.0, -12.5
+	tests := []struct {
+		name    string
+		f       *fakeDrift
+		args    []string
+		code    int
+		out     string
+		errPart string
+	}{
+		{"first", &fakeDrift{reply: web.ProbeReply{MachineZ: -21}}, nil, 0, "machine Z -21.000 mm\nno earlier reference: this touch is the reference now\n", ""},
+		{"drift", &fakeDrift{reply: web.ProbeReply{MachineZ: -21.0126, ReferenceZ: &ref, DriftUM: &drift}}, nil, 0,
+			"machine Z -21.013 mm\nreference Z -21.000 mm, drift -12.5 µm\n", ""},
+		{"json", &fakeDrift{reply: web.ProbeReply{MachineZ: -21}}, []string{"--json"}, 0, "\"reference_z\": null", ""},
+		{"no touch", &fakeDrift{err: fmt.Errorf("probe first touch: the probe did not touch the plate within 40 mm (ALARM:5): %w", web.ErrUnprocessable)}, nil, 1, "",
+			"kerf: machine probe: probe first touch: the probe did not touch the plate within 40 mm (ALARM:5)"},
+		{"busy", &fakeDrift{err: fmt.Errorf("probe: machine held by run 0003: %w", jobs.ErrBusy)}, nil, 1, "", "run 0003"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := startDaemon(t, &web.Server{Drift: tt.f})
+			code, out, stderr := runKerf(t, append(append([]string{"machine", "probe"}, tt.args...), "--data", data)...)
+			if code != tt.code || !strings.Contains(out, tt.out) || !strings.Contains(stderr, tt.errPart) {
+				t.Fatalf("code %d out %q err %q; want %d, %q, %q", code, out, stderr, tt.code, tt.out, tt.errPart)
+			}
+		})
+	}
+}
