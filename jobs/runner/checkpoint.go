@@ -254,9 +254,9 @@ func (c *checkpointer) due(wl gcode.WireLine) (due, last bool) {
 	return true, last
 }
 
-// finish runs the final checkpoint after the program when the safe point
-// after the last cut was not probed during the stream (the program ended
-// right there, or has no safe point at all).
+// finish is the stream's AtEnd hook: the final checkpoint after the last
+// line when the safe point after the last cut was not probed during the
+// stream (the program ended right there, or has no safe point at all).
 func (c *checkpointer) finish(ctx context.Context) error {
 	if c.retool { // the program ended with a tool change: nothing to compare
 		c.retool = false

@@ -12,7 +12,8 @@
 // and checkpoints at the program's safe points (gcode's SafePoints: the tool
 // back above the safe Z after a cut), no more often than the interval, the
 // safe point after the last cut always (checkpoint.go). A checkpoint runs
-// on the sending goroutine between two lines (Stream.AtLine): drain to
+// on the sending goroutine between two lines (Stream.AtLine; the final one
+// at Stream.AtEnd, so a failure there stops the machine too): drain to
 // Idle, probe (jobs/probe: router off, G38.2 twice, retract, back, modal
 // state restored), router on with its spin-up, continue at the next line.
 // Each touch is stored (jobs.Store.AddCheckpoint) and published as a

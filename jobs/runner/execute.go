@@ -130,16 +130,11 @@ func (s *Service) stream(ctx context.Context, ar *activeRun, job jobs.Job, run j
 		Now:        s.Now,
 	}
 	if cp != nil {
-		st.AtLine = cp.atLine
+		st.AtLine, st.AtEnd = cp.atLine, cp.finish
 	}
 	res, err := st.Run(ctx)
-	if cp != nil {
-		switch {
-		case cp.err != nil:
-			err = cp.err // the checkpoint's own account, not the ALARM:5 it caused
-		case err == nil:
-			err = cp.finish(ctx)
-		}
+	if cp != nil && cp.err != nil {
+		err = cp.err // the checkpoint's own account, not the ALARM:5 it caused
 	}
 	rec.flush(context.WithoutCancel(ctx), res.Progress)
 	return &res, err

@@ -97,6 +97,10 @@ type Stream struct {
 	// program line (after Skip, before Before) and may block: the drift
 	// checkpoints run here, between lines. An error stops the stream.
 	AtLine func(ctx context.Context, wl gcode.WireLine) error
+	// AtEnd, when set, is called on the sending goroutine after the last
+	// line was sent and may block (the final drift checkpoint). An error
+	// stops the stream like a failing line.
+	AtEnd func(ctx context.Context) error
 	// Extra, when set, returns lines to send right after a line that has
 	// Actions (e.g. a spin-up dwell after M3); they carry the same source
 	// line and no actions.
@@ -246,6 +250,11 @@ func (s *Stream) send(ctx context.Context) error {
 	for {
 		wl, err := s.Program.Next()
 		if err == io.EOF {
+			if s.AtEnd != nil {
+				if err := s.AtEnd(ctx); err != nil {
+					return causeOr(ctx, err)
+				}
+			}
 			return nil
 		}
 		if err != nil {
