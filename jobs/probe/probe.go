@@ -135,14 +135,14 @@ type Result struct {
 }
 
 // Run probes the reference on conn, which must be Idle with nothing in
-// flight: it stops the router (router.Off, M5, and router.Verify, which in
-// sense mode waits for the sense input to read off), retracts to SafeZ,
-// goes to the plate, touches it fast (G38.2), backs off, touches it again
-// slowly, reads the machine Z from [PRB:], retracts to SafeZ (and goes
-// back to o.ReturnTo when set), and restores
-// the parser's modal state (units, distance, plane, feed mode, coordinate
-// system, motion mode, feed) except the spindle, which it leaves off. It
-// returns once the retract has executed, the tool above the plate. router may be nil (no relay).
+// flight: it stops the router (o.Router.Off, M5, and o.Router.Verify,
+// which in sense mode waits for the sense input to read off; o.Router may
+// be nil: no relay), retracts to SafeZ, goes to the plate, touches it fast
+// (G38.2), backs off, touches it again slowly, reads the machine Z from
+// [PRB:], retracts to SafeZ (and goes back to o.ReturnTo when set), and
+// restores the parser's modal state (units, distance, plane, feed mode,
+// coordinate system, motion mode, feed) except the spindle, which it
+// leaves off. It returns once the last move has executed.
 //
 // A probe that does not touch returns a *Error (ErrFailed); the
 // board is then in Alarm (ALARM:5) and the modal state is not restored.
@@ -247,8 +247,11 @@ func Run(ctx context.Context, conn *grbl.Conn, p Setup, o Options) (Result, erro
 			return res, err
 		}
 	}
-	if o.Feed > 0 {
+	switch {
+	case o.Feed > 0:
 		res.Modal.Feed = o.Feed
+	case conn.Settings()[13] == 1: // $13=1: $G reports F in inch/min
+		res.Modal.Feed *= 25.4
 	}
 	// G4P0 is answered once the retract has executed (GRBL drains the
 	// planner before a dwell): the tool is up when Run returns.
