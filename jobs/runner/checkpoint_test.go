@@ -461,3 +461,26 @@ func TestDriftNewReferenceAfterToolChange(t *testing.T) {
 		}
 	})
 }
+
+// TestDriftStartFromLine: a run started part-way probes its reference and
+// checkpoints only at the safe points from its first line on.
+func TestDriftStartFromLine(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f, _ := driftService(t, sim.Options{}, relay.ModeDrive, &DriftConfig{Probe: driftProbe, LimitUM: 100})
+		job := f.add(t, "plunges.nc", plunges(6))
+		const from = 20
+		run := f.runToEnd(t, job, from)
+		if run.State != jobs.StateCompleted {
+			t.Fatalf("run = %+v", run)
+		}
+		cps := checkpoints(t, f, run.ID)
+		if len(cps) < 3 || !cps[0].Reference {
+			t.Fatalf("checkpoints %+v, want a reference and checkpoints after line %d", cps, from)
+		}
+		for _, c := range cps[1:] {
+			if c.Line <= from || !c.OK() || math.Abs(c.DriftUM) >= 5 {
+				t.Errorf("checkpoint %+v, want after line %d with |drift| < 5 µm", c, from)
+			}
+		}
+	})
+}
