@@ -278,8 +278,8 @@ func TestMigrations(t *testing.T) {
 			t.Fatal(err)
 		}
 		runs := 0
-		next := latestVersion(schemaMigrations()) + 1
-		v2 := migration{version: next, name: "upper-case units", up: func(tx *bolt.Tx) error {
+		cur := latestVersion(schemaMigrations())
+		v2 := migration{version: cur + 1, name: "upper-case units", up: func(tx *bolt.Tx) error {
 			runs++
 			b := tx.Bucket(bucketSettings)
 			return b.Put([]byte("units"), bytes.ToUpper(b.Get([]byte("units"))))
@@ -304,7 +304,7 @@ func TestMigrations(t *testing.T) {
 		// The v1-only kerf now refuses the newer file without touching it.
 		before, _ := os.ReadFile(filepath.Join(dir, DBFileName))
 		err := NewStore(dir).Open(ctx)
-		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("schema version %d", next)) {
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("schema version %d", cur+1)) {
 			t.Fatalf("old kerf on v2 file: err=%v, want a schema version error", err)
 		}
 		after, _ := os.ReadFile(filepath.Join(dir, DBFileName))
