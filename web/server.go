@@ -54,6 +54,9 @@ type Server struct {
 	Backups Backupper
 	Tokens  TokenStore
 	Users   UserStore
+	// Drift serves the drift routes (checkpoints, probe, job opt-out);
+	// nil makes them answer 503.
+	Drift DriftService
 	// Proxy enables the trusted reverse-proxy mode (nil: off). See
 	// ProxyAuth.
 	Proxy *ProxyAuth
