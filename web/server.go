@@ -56,6 +56,9 @@ type Server struct {
 	Users   UserStore
 	// Canary serves baselines, canary configs and verdicts (nil: 503).
 	Canary CanaryService
+	// Drift serves the drift routes (checkpoints, probe, job opt-out);
+	// nil makes them answer 503.
+	Drift DriftService
 	// Proxy enables the trusted reverse-proxy mode (nil: off). See
 	// ProxyAuth.
 	Proxy *ProxyAuth

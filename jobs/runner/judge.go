@@ -61,6 +61,32 @@ func (o CanaryOptions) minSamples() int {
 	return 5
 }
 
+// StoreDrift returns a CanaryOptions.Drift that reads a run's drift
+// checkpoints from the store (jobs.Store.Checkpoints): the measured ones,
+// without the reference touches (drift 0 by definition) and the failed
+// ones (no measurement).
+func StoreDrift(store *jobs.Store) func(ctx context.Context, run jobs.ID) ([]runmetrics.DriftSample, error) {
+	return func(ctx context.Context, run jobs.ID) ([]runmetrics.DriftSample, error) {
+		cps, err := store.Checkpoints(ctx, run)
+		if err != nil {
+			return nil, err
+		}
+		return driftSamples(cps), nil
+	}
+}
+
+// driftSamples converts measured, non-reference checkpoints.
+func driftSamples(cps []jobs.Checkpoint) []runmetrics.DriftSample {
+	var out []runmetrics.DriftSample
+	for _, c := range cps {
+		if c.Reference || !c.OK() {
+			continue
+		}
+		out = append(out, runmetrics.DriftSample{Line: c.Line, T: c.Elapsed, DriftUM: c.DriftUM})
+	}
+	return out
+}
+
 // CanaryAbortError is the cause of a run the canary judge aborted.
 type CanaryAbortError struct {
 	// Line is the last executed source line when the verdict came.

@@ -204,3 +204,17 @@ func BenchmarkCanaryAbort(b *testing.B) {
 	b.ReportMetric(float64(total)/float64(b.N)/1e6, "abort-ms")
 	b.ReportMetric(float64(worst)/1e6, "max-abort-ms")
 }
+
+func TestDriftSamples(t *testing.T) {
+	got := driftSamples([]jobs.Checkpoint{
+		{Index: 0, Reference: true},
+		{Index: 1, Line: 120, Elapsed: 40 * time.Second, DriftUM: -4},
+		{Index: 2, Line: 300, Error: "ALARM:5 probe fail"},
+		{Index: 3, Line: 410, Reference: true},
+		{Index: 4, Line: 520, Elapsed: 3 * time.Minute, DriftUM: 22},
+	})
+	want := []runmetrics.DriftSample{{Line: 120, T: 40 * time.Second, DriftUM: -4}, {Line: 520, T: 3 * time.Minute, DriftUM: 22}}
+	if !slices.Equal(got, want) {
+		t.Errorf("drift samples %+v, want %+v (no references, no failed touches)", got, want)
+	}
+}
