@@ -1,5 +1,6 @@
 // Package machine supervises the daemon's link to its one GRBL board and
-// offers manual control of the machine (home, unlock, reset, jog,
+// offers manual control of the machine (home, unlock, reset, jog, work
+// offsets,
 // overrides, settings).
 //
 // A Machine dials the board (a serial port or the simulator), performs

@@ -69,6 +69,8 @@ type Machine struct {
 	sig         *runner.Signals
 	board       *BoardInfo
 	settings    map[int]float64 // read back after SetSetting; nil: conn.Settings()
+	offsets     *Offsets        // last "$#" read on offsetsConn; nil: the handshake's
+	offsetsConn *grbl.Conn
 	lastErr     error
 	changed     time.Time
 	lease       *lease
