@@ -53,6 +53,10 @@ type Server struct {
 	Backups Backupper
 	Tokens  TokenStore
 	Users   UserStore
+	// Offsets serves /api/v1/machine/offsets and Programs the program text
+	// of /api/v1/jobs/{id}/gcode; nil answers 503.
+	Offsets  OffsetService
+	Programs ProgramStore
 	// Proxy enables the trusted reverse-proxy mode (nil: off). See
 	// ProxyAuth.
 	Proxy *ProxyAuth
