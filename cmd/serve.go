@@ -244,7 +244,8 @@ func openDaemon(ctx context.Context, ios IOStreams, cfg Config, opts *serveOptio
 	d.server.SocketPath = filepath.Join(d.dataDir, SocketFile)
 	d.server.Addr = cfg.Listen
 	d.server.Jobs, d.server.Runs = d.runner, d.runner
-	d.server.Machine = newMachineService(d.machine, d.router, d.runner.ActiveRun)
+	ms := newMachineService(d.machine, d.router, d.runner.ActiveRun)
+	d.server.Machine, d.server.Offsets, d.server.Programs = ms, ms, d.store
 	d.server.Events = d.hub
 	d.server.Backups, d.server.Tokens, d.server.Users = d.store, d.store, d.store
 	d.server.UI, d.server.UIDir = ui.FS(), opts.UIDir
