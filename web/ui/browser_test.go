@@ -11,7 +11,7 @@ import (
 )
 
 // browserTimeout bounds the whole node test run.
-const browserTimeout = 3 * time.Minute
+const browserTimeout = 6 * time.Minute
 
 // chromiumPath is Debian's chromium; KERF_CHROMIUM overrides it.
 func chromiumPath() string {

@@ -1,0 +1,321 @@
+package ui_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/kerf-cnc/kerf/grbl"
+	"github.com/kerf-cnc/kerf/jobs"
+	"github.com/kerf-cnc/kerf/web"
+)
+
+// The harness's work offsets (web.OffsetService over its machine status),
+// and its stand-ins for endpoints other parts of the daemon provide —
+// POST /api/v1/machine/probe, GET /api/v1/relay with POST
+// /api/v1/relay/{on,off}, and GET/PUT/DELETE /api/v1/jobs/{id}/baseline —
+// written to their agreed contracts. Each stand-in can be switched off
+// through the control plane (POST /features) to answer as an older daemon
+// does: 404 "no API route".
+
+// features says which stand-in endpoints answer.
+type features struct {
+	Probe    bool `json:"probe"`
+	Relay    bool `json:"relay"`
+	Baseline bool `json:"baseline"`
+}
+
+// extraState is the stand-ins' state, under harness.mu.
+type extraState struct {
+	features  features
+	wcs       map[string][]float64
+	active    string
+	baselines map[jobs.ID]jobs.ID // job → run
+	relayOn   bool
+}
+
+func (h *harness) initExtras() {
+	h.extra = extraState{
+		features:  features{Probe: true, Relay: true, Baseline: true},
+		wcs:       map[string][]float64{"G54": slices.Clone(h.status.WCO), "G55": {0, 0, 0}, "G56": {0, 0, 0}, "G57": {0, 0, 0}, "G58": {0, 0, 0}, "G59": {0, 0, 0}},
+		active:    "G54",
+		baselines: map[jobs.ID]jobs.ID{},
+	}
+}
+
+func (h *harness) offsets(context.Context) (web.WorkOffsets, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.offsetsLocked(), nil
+}
+
+func (h *harness) offsetsLocked() web.WorkOffsets {
+	o := web.WorkOffsets{Active: h.extra.active, WCS: map[string][]float64{}, G92: []float64{0, 0, 0},
+		ReadAt: time.Now().UTC(), Fresh: h.status.ActiveRun == 0}
+	for k, v := range h.extra.wcs {
+		o.WCS[k] = slices.Clone(v)
+	}
+	return o
+}
+
+// zeroAxes is G10 L20 on the harness's machine: the system's origin moves
+// so that the current machine position reads the given values.
+func (h *harness) zeroAxes(_ context.Context, z web.ZeroRequest) (web.WorkOffsets, error) {
+	h.mu.Lock()
+	if h.status.ActiveRun != 0 {
+		h.mu.Unlock()
+		return web.WorkOffsets{}, fmt.Errorf("set work offset refused: the machine is in use by run %s: %w", h.status.ActiveRun, jobs.ErrBusy)
+	}
+	if h.status.State != "Idle" {
+		h.mu.Unlock()
+		return web.WorkOffsets{}, fmt.Errorf("set work offset: %w: the board is in state %s (needs Idle)", grbl.ErrNotIdle, h.status.State)
+	}
+	wcs := z.WCS
+	if wcs == "" {
+		wcs = h.extra.active
+	}
+	if wcs == h.extra.active && len(h.status.WCO) == 3 {
+		// The control plane may have moved the work offset meanwhile.
+		h.extra.wcs[wcs] = slices.Clone(h.status.WCO)
+	}
+	call := "zero " + wcs
+	for i, v := range []*float64{z.X, z.Y, z.Z} {
+		if v == nil {
+			continue
+		}
+		h.extra.wcs[wcs][i] = h.status.MPos[i] - *v
+		call += fmt.Sprintf(" %c%g", "XYZ"[i], *v)
+	}
+	h.calls = append(h.calls, call)
+	if wcs == h.extra.active {
+		h.status.WCO = slices.Clone(h.extra.wcs[wcs])
+		h.status.WPos = make([]float64, 3)
+		for i := range 3 {
+			h.status.WPos[i] = h.status.MPos[i] - h.status.WCO[i]
+		}
+	}
+	o, st := h.offsetsLocked(), h.snapshot()
+	h.mu.Unlock()
+	h.hub.Publish("machine.status", report(st))
+	return o, nil
+}
+
+// noRoute answers as a daemon without the route.
+func noRoute(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusNotFound)
+	fmt.Fprintf(w, `{"error":{"code":"not_found","message":"no API route %s %s: not found"}}`, r.Method, r.URL.Path)
+}
+
+func apiErr(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}
+
+// caller asks the real server who sent r (GET /api/v1/auth/me with r's
+// credentials), so the stand-ins refuse as the daemon's routes do: 401
+// without a session, 403 below the operator role for changes.
+func (h *harness) caller(api http.Handler, w http.ResponseWriter, r *http.Request, change bool) bool {
+	me := httptest.NewRequest(http.MethodGet, "/api/v1/auth/me", nil)
+	me.Header = r.Header.Clone()
+	me.RemoteAddr = r.RemoteAddr
+	rec := httptest.NewRecorder()
+	api.ServeHTTP(rec, me)
+	if rec.Code != http.StatusOK {
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+		return false
+	}
+	var id web.Identity
+	if err := json.Unmarshal(rec.Body.Bytes(), &id); err != nil {
+		apiErr(w, 500, "internal", "harness: decode identity: "+err.Error())
+		return false
+	}
+	if change && id.Role < web.RoleOperator {
+		apiErr(w, http.StatusForbidden, "forbidden", fmt.Sprintf("%s %s needs role operator; user %q has role %s", r.Method, r.URL.Path, id.Name, id.Role))
+		return false
+	}
+	return true
+}
+
+// extras serves the stand-in endpoints in front of the real API.
+func (h *harness) extras(api http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", api)
+	mux.HandleFunc("POST /api/v1/machine/probe", func(w http.ResponseWriter, r *http.Request) {
+		h.mu.Lock()
+		on, state := h.extra.features.Probe, h.status.State
+		h.mu.Unlock()
+		switch {
+		case !on:
+			noRoute(w, r)
+		case !h.caller(api, w, r, true):
+		case state != "Idle":
+			apiErr(w, http.StatusConflict, "conflict", "probe: the machine is "+state+", needs Idle")
+		default:
+			h.addCall("probe")
+			writeJSON(w, map[string]float64{"machine_z": -42.318, "reference_z": -42.305, "drift_um": -13})
+		}
+	})
+	mux.HandleFunc("GET /api/v1/relay", func(w http.ResponseWriter, r *http.Request) {
+		h.mu.Lock()
+		on, rs := h.extra.features.Relay, h.status.Relay
+		h.mu.Unlock()
+		switch {
+		case !on:
+			noRoute(w, r)
+		case h.caller(api, w, r, false):
+			writeJSON(w, rs)
+		}
+	})
+	mux.HandleFunc("POST /api/v1/relay/{onoff}", func(w http.ResponseWriter, r *http.Request) {
+		h.mu.Lock()
+		on := h.extra.features.Relay
+		h.mu.Unlock()
+		want := r.PathValue("onoff")
+		switch {
+		case !on || (want != "on" && want != "off"):
+			noRoute(w, r)
+		case !h.caller(api, w, r, true):
+		default:
+			h.mu.Lock()
+			if h.status.Relay.Mode != "drive" {
+				h.mu.Unlock()
+				apiErr(w, http.StatusConflict, "conflict", "relay: mode "+h.status.Relay.Mode+" cannot switch the router")
+				return
+			}
+			v := want == "on"
+			h.status.Relay.Commanded = &v
+			h.calls = append(h.calls, "relay "+want)
+			rs := h.status.Relay
+			h.mu.Unlock()
+			h.hub.Publish("relay.state", rs)
+			writeJSON(w, rs)
+		}
+	})
+	baseline := func(w http.ResponseWriter, r *http.Request) {
+		h.mu.Lock()
+		on := h.extra.features.Baseline
+		h.mu.Unlock()
+		if !on {
+			noRoute(w, r)
+			return
+		}
+		if !h.caller(api, w, r, r.Method != http.MethodGet) {
+			return
+		}
+		jobID, err := jobs.ParseID(r.PathValue("id"))
+		if err != nil {
+			apiErr(w, 400, "bad_request", "path parameter id: "+err.Error())
+			return
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		switch r.Method {
+		case http.MethodGet:
+			run, ok := h.extra.baselines[jobID]
+			if !ok {
+				apiErr(w, 404, "not_found", fmt.Sprintf("job %s has no baseline: not found", jobID))
+				return
+			}
+			writeJSON(w, jobs.Baseline{JobID: jobID, RunID: run, Set: time.Now().UTC()})
+		case http.MethodPut:
+			var req struct {
+				Run string `json:"run"`
+			}
+			if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+				apiErr(w, 400, "bad_request", "request body: "+err.Error())
+				return
+			}
+			runID, err := jobs.ParseID(req.Run)
+			if err != nil {
+				apiErr(w, 400, "bad_request", "field run: "+err.Error())
+				return
+			}
+			i := slices.IndexFunc(h.runs, func(x jobs.Run) bool { return x.ID == runID })
+			switch {
+			case i < 0:
+				apiErr(w, 404, "not_found", fmt.Sprintf("run %s: not found", runID))
+			case h.runs[i].JobID != jobID || h.runs[i].State != jobs.StateCompleted:
+				apiErr(w, 409, "conflict", fmt.Sprintf("run %s is %s, of job %s: a baseline is a completed run of the job", runID, h.runs[i].State, h.runs[i].JobID))
+			default:
+				h.extra.baselines[jobID] = runID
+				h.calls = append(h.calls, fmt.Sprintf("baseline job %s run %s", jobID, runID))
+				writeJSON(w, jobs.Baseline{JobID: jobID, RunID: runID, Set: time.Now().UTC()})
+			}
+		case http.MethodDelete:
+			if _, ok := h.extra.baselines[jobID]; !ok {
+				apiErr(w, 404, "not_found", fmt.Sprintf("job %s has no baseline: not found", jobID))
+				return
+			}
+			delete(h.extra.baselines, jobID)
+			h.calls = append(h.calls, fmt.Sprintf("baseline job %s cleared", jobID))
+			w.WriteHeader(http.StatusNoContent)
+		}
+	}
+	for _, m := range []string{"GET", "PUT", "DELETE"} {
+		mux.HandleFunc(m+" /api/v1/jobs/{id}/baseline", baseline)
+	}
+	return mux
+}
+
+// extraControl adds to the control plane:
+//
+//	POST /features {"probe":bool,"relay":bool,"baseline":bool}  switch stand-ins
+//	POST /finish {"run":ID}   complete a running run, as the runner does at M2
+func (h *harness) extraControl(mux *http.ServeMux) {
+	mux.HandleFunc("POST /features", func(w http.ResponseWriter, r *http.Request) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if err := json.NewDecoder(r.Body).Decode(&h.extra.features); err != nil {
+			http.Error(w, "features: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		writeJSON(w, h.extra.features)
+	})
+	mux.HandleFunc("POST /finish", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Run jobs.ID `json:"run"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, "finish: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		h.mu.Lock()
+		i := slices.IndexFunc(h.runs, func(x jobs.Run) bool { return x.ID == req.Run })
+		if i < 0 || h.runs[i].State != jobs.StateRunning {
+			h.mu.Unlock()
+			http.Error(w, "finish: no such running run", http.StatusConflict)
+			return
+		}
+		run := &h.runs[i]
+		run.State, run.Ended, run.Reason = jobs.StateCompleted, time.Now().UTC(), ""
+		for _, j := range h.jobList {
+			if j.ID == run.JobID {
+				run.LastAckedLine, run.LastExecutedLine = j.Lines, j.Lines
+			}
+		}
+		h.status.State, h.status.ActiveRun = "Idle", 0
+		got, st := *run, h.snapshot()
+		h.mu.Unlock()
+		h.publishRun(got)
+		h.hub.Publish("machine.status", report(st))
+		writeJSON(w, got)
+	})
+}
+
+// storeBody keeps an uploaded program under its SHA-256 for
+// GET /api/v1/jobs/{id}/gcode.
+func (h *harness) storeBody(sha string, data []byte) error {
+	return os.WriteFile(filepath.Join(string(h.bodies), sha), data, 0o600)
+}
