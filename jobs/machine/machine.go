@@ -68,8 +68,7 @@ type Machine struct {
 	conn        *grbl.Conn
 	sig         *runner.Signals
 	board       *BoardInfo
-	settings    map[int]float64 // read back after SetSetting; nil: conn.Settings()
-	offsets     *Offsets        // last "$#" read on offsetsConn; nil: the handshake's
+	offsets     *Offsets // last "$#" read on offsetsConn; nil: the handshake's
 	offsetsConn *grbl.Conn
 	lastErr     error
 	changed     time.Time
@@ -190,7 +189,9 @@ func (m *Machine) Status() Status {
 	m.mu.Unlock()
 
 	st.Connected = true
+	board.HomingEnabled = conn.Settings()[22] == 1 // live: $22 may have been written since
 	st.Board = &board
+	st.Homed = conn.Homed()
 	report := conn.Status()
 	st.Report, st.Raw = reportOf(report), report
 	if !report.At.IsZero() {
@@ -266,7 +267,7 @@ func (m *Machine) connect(ctx context.Context) (*grbl.Conn, error) {
 	now := m.Now()
 	board := boardInfo(conn.Info(), now)
 	m.mu.Lock()
-	m.conn, m.sig, m.board, m.settings = conn, sig, &board, nil
+	m.conn, m.sig, m.board = conn, sig, &board
 	m.lastErr = nil
 	m.changed = now
 	m.announced, m.announcedUp = true, true
@@ -315,7 +316,7 @@ func (m *Machine) drop(conn *grbl.Conn, why string, cause error) {
 	}
 	m.mu.Lock()
 	if m.conn == conn {
-		m.conn, m.sig, m.board, m.settings = nil, nil, nil, nil
+		m.conn, m.sig, m.board = nil, nil, nil
 	}
 	m.lastErr = err
 	m.changed = m.Now()

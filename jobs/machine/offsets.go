@@ -167,25 +167,23 @@ func (m *Machine) ZeroAxes(ctx context.Context, z ZeroSpec) (Offsets, error) {
 		return Offsets{}, fmt.Errorf("set work offset: %w", err)
 	}
 	op := "set work offset " + strings.TrimPrefix(line, "G21")
-	end, err := m.beginManual(op)
+	var o Offsets
+	err = m.manualCommand(op, "set work offset", func(conn *grbl.Conn) error {
+		if err := m.requireState(ctx, conn, op, grbl.StateIdle); err != nil {
+			return err
+		}
+		if _, err := conn.Command(ctx, line); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		m.log.Info("work offset set", logKeyOp, line)
+		var err error
+		if o, err = m.readOffsets(ctx, conn, op); err != nil {
+			return fmt.Errorf("%s: written, but reading the offsets back failed: %w", op, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return Offsets{}, err
-	}
-	defer end()
-	conn, err := m.link(op)
-	if err != nil {
-		return Offsets{}, err
-	}
-	if err := m.requireState(ctx, conn, op, grbl.StateIdle); err != nil {
-		return Offsets{}, err
-	}
-	if _, err := conn.Command(ctx, line); err != nil {
-		return Offsets{}, fmt.Errorf("%s: %w", op, err)
-	}
-	m.log.Info("work offset set", logKeyOp, line)
-	o, err := m.readOffsets(ctx, conn, op)
-	if err != nil {
-		return Offsets{}, fmt.Errorf("%s: written, but reading the offsets back failed: %w", op, err)
 	}
 	return o, nil
 }
