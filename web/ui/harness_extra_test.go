@@ -37,7 +37,6 @@ type extraState struct {
 	wcs       map[string][]float64
 	active    string
 	baselines map[jobs.ID]jobs.ID // job → run
-	relayOn   bool
 }
 
 func (h *harness) initExtras() {
