@@ -312,6 +312,15 @@ for (const vp of VIEWPORTS) {
       const row = page.locator('#job-table tbody tr', { hasText: 'Gates_combined' }).first();
       await row.locator('button.linkish').click();
       await page.locator('#pv-info').filter({ hasText: /Bounds \(work mm\): X/ }).waitFor();
+      // The 3D (isometric) view draws the same program differently.
+      const top = await page.locator('#pv-canvas').evaluate((c) => c.toDataURL());
+      await page.click('.pv-view[data-view="3d"]');
+      assert.equal(await page.locator('.pv-view[data-view="3d"]').getAttribute('aria-pressed'), 'true');
+      assert.match(await page.locator('#pv-canvas').getAttribute('aria-label'), /3D view/);
+      const iso = await page.locator('#pv-canvas').evaluate((c) => c.toDataURL());
+      assert.notEqual(iso, top, 'the 3D view differs from the top view');
+      await shot('preview-3d');
+      await page.click('.pv-view[data-view="top"]');
     });
 
     it('shows the alarm banner; its unlock button calls the API', async () => {

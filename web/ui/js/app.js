@@ -1219,6 +1219,13 @@ function bind() {
   for (const b of $$('.zero')) b.addEventListener('click', () => zero(b.dataset.axis));
   $('#wcs').addEventListener('change', (ev) => { ev.target.dataset.chosen = '1'; renderOffsets(); });
   $('#btn-probe').addEventListener('click', probeReference);
+  for (const b of $$('.pv-view')) {
+    b.addEventListener('click', () => {
+      for (const o of $$('.pv-view')) o.setAttribute('aria-pressed', String(o === b));
+      preview.setView(b.dataset.view);
+      $('#pv-canvas').setAttribute('aria-label', b.dataset.view === '3d' ? '3D view of the toolpath (isometric)' : 'Top view of the toolpath');
+    });
+  }
   $('#relay-on').addEventListener('click', () => relaySwitch('on'));
   $('#relay-off').addEventListener('click', () => relaySwitch('off'));
   bindJog();
