@@ -293,6 +293,8 @@ for (const vp of VIEWPORTS) {
       await page.locator('#run-state').filter({ hasText: 'running' }).waitFor();
       await control.finish(id);
       await page.locator('#run-state').filter({ hasText: 'completed' }).waitFor();
+      // The last line comes from the stored run (run.state events carry none).
+      await page.locator('#run-line').filter({ hasText: /^15960$/ }).waitFor();
       const set = page.getByRole('button', { name: `Use run ${id} as the baseline of its job` });
       await set.click();
       await page.locator('#baseline').filter({ hasText: `Baseline of cambam_Gates_combined_R12.nc: run ${id}.` }).waitFor();

@@ -309,7 +309,11 @@ async function onRunState(d) {
   }
   setRun(run);
   if (!ACTIVE.has(run.state) || run.state === 'running') closePrompt();
-  if (!ACTIVE.has(run.state)) loadRuns();
+  if (!ACTIVE.has(run.state)) {
+    loadRuns();
+    // The runner's RunEvent carries no line counts: the stored run has the last lines.
+    if (!d.job_id) api.run(id).then((r) => { if (S.run?.id === r.id) setRun(r); }).catch(() => {});
+  }
   // A runner that reports an M0/M6 stop only as the pause's reason still
   // gets its dialog.
   else if (run.state === 'paused' && /\b(M0?0|M0?1|M0?6|tool)\b/i.test(run.reason || '') && !S.prompt) {
