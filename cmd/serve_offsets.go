@@ -3,11 +3,15 @@ package cmd
 import (
 	"context"
 
+	"github.com/kerf-cnc/kerf/jobs"
 	"github.com/kerf-cnc/kerf/jobs/machine"
 	"github.com/kerf-cnc/kerf/web"
 )
 
-var _ web.OffsetService = (*machineService)(nil)
+var (
+	_ web.OffsetService = (*machineService)(nil)
+	_ web.ProgramStore  = (*jobs.Store)(nil)
+)
 
 // Offsets reads the board's work offsets ($#, cached while busy).
 func (s *machineService) Offsets(ctx context.Context) (web.WorkOffsets, error) {

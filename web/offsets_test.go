@@ -169,3 +169,29 @@ func TestJobGcode(t *testing.T) {
 		t.Errorf("no program store: %d %q, want 503", rec.Code, ea.Error.Message)
 	}
 }
+
+// The daemon's own store serves the program text: its content-addressed
+// bodies, opened by the job's SHA-256.
+func TestJobGcodeFromStore(t *testing.T) {
+	ctx := t.Context()
+	store := jobs.NewStore(t.TempDir())
+	if err := store.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = store.Close() })
+	program := "G21\nG0 X1 Y1\nG1 X5 F300\nM2\n"
+	sha, size, err := store.PutBody(ctx, strings.NewReader(program), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := store.CreateJob(ctx, jobs.Job{Name: "square.nc", SHA256: sha, Size: size, Lines: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	js := &webtest.JobService{T: t, JobFn: store.Job}
+	c := MustOpenServer(t, &web.Server{Jobs: js, Programs: store})
+	var buf bytes.Buffer
+	if _, err := c.JobGcode(ctx, job.ID, &buf); err != nil || buf.String() != program {
+		t.Fatalf("JobGcode = %q, %v; want the stored program", buf.String(), err)
+	}
+}
