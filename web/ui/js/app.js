@@ -280,7 +280,7 @@ function applyEvent(ev) {
       if (S.machine) setMachine({ ...S.machine, connected: false });
       loadMachine();
       break;
-    case 'machine.connected': loadMachine(); break;
+    case 'machine.connected': loadMachine(); loadOffsets(); break;
     case 'run.state': onRunState(d); break;
     case 'run.progress': onProgress(d); break;
     case 'run.prompt': onPrompt(d); break;
@@ -311,6 +311,7 @@ async function onRunState(d) {
   if (!ACTIVE.has(run.state) || run.state === 'running') closePrompt();
   if (!ACTIVE.has(run.state)) {
     loadRuns();
+    loadOffsets(); // a program may have changed them (G10, G92)
     // The runner's RunEvent carries no line counts: the stored run has the last lines.
     if (!d.job_id) api.run(id).then((r) => { if (S.run?.id === r.id) setRun(r); }).catch(() => {});
   }
