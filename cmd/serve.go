@@ -31,6 +31,7 @@ var (
 	_ web.JobService     = (*runner.Service)(nil)
 	_ web.RunService     = (*runner.Service)(nil)
 	_ web.MachineService = (*machineService)(nil)
+	_ web.RelayService   = (*relayService)(nil)
 	_ web.EventSource    = (*events.Hub)(nil)
 	_ web.Backupper      = (*jobs.Store)(nil)
 	_ web.TokenStore     = (*jobs.Store)(nil)
@@ -246,6 +247,7 @@ func openDaemon(ctx context.Context, ios IOStreams, cfg Config, opts *serveOptio
 	d.server.Jobs, d.server.Runs = d.runner, d.runner
 	ms := newMachineService(d.machine, d.router, d.runner.ActiveRun)
 	d.server.Machine, d.server.Offsets, d.server.Programs = ms, ms, d.store
+	d.server.Relay = &relayService{r: d.runner}
 	d.server.Events = d.hub
 	d.server.Backups, d.server.Tokens, d.server.Users = d.store, d.store, d.store
 	d.server.UI, d.server.UIDir = ui.FS(), opts.UIDir
@@ -323,7 +325,7 @@ func (d *daemon) openRelay(cfg Config) error {
 		return err
 	}
 	d.router.SenseTimeout = cfg.SenseTimeout
-	d.router.OnEvent = func(e relay.Event) { d.hub.Publish("relay.switch", e) }
+	d.router.OnEvent = func(e relay.Event) { d.hub.Publish(TopicRelay, e) }
 	return nil
 }
 

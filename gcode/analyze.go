@@ -64,6 +64,7 @@ func (e *engine) analyse(line int) Action {
 		if st.spindle != 0 && st.speed == 0 {
 			e.diag(line, e.colOf('M'), Warning, 0, "spindle started with S0: set a spindle speed (S) before or with M3/M4")
 		}
+		e.relayDuty(line)
 		rep.SpindleEventsN++
 		if len(rep.SpindleEvents) < e.opts.MaxEvents {
 			rep.SpindleEvents = append(rep.SpindleEvents, ev)
@@ -71,6 +72,7 @@ func (e *engine) analyse(line int) Action {
 		e.pl.sync()
 	} else if st.spindle != 0 && st.speed != pre.speed && !e.laser {
 		e.pl.sync()
+		e.relayDuty(line)
 	}
 	if eff.wcoChanged {
 		e.lastOK = false // the same machine point has new work coordinates
@@ -303,6 +305,7 @@ func (e *engine) finish() {
 	if n := e.plunges - maxPlungeWarnings; n > 0 {
 		e.diag(0, 0, Warning, 0, fmt.Sprintf("%d more rapid (G0) plunges below Z0 not listed", n))
 	}
+	e.relayDutySummary()
 	e.travelCheck()
 }
 

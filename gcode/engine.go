@@ -43,6 +43,7 @@ type engine struct {
 	mute     bool       // diagnostics are only counted now: skip their text
 	laser    bool       // $32=1
 	plunges  int        // rapid plunges below Z0 seen
+	relayPWM int        // spindle speeds an SSR would see as PWM (Options.SpindleRelay)
 	last     [3]float64 // last point added to the bounds
 	lastOK   bool
 	executed bool // the current line is G-code that exec accepted

@@ -30,6 +30,12 @@ func schemaMigrations() []migration {
 			}
 			return nil
 		}},
+		{version: 2, name: "relay switches", up: func(tx *bolt.Tx) error {
+			if _, err := tx.CreateBucketIfNotExists(bucketRelay); err != nil {
+				return fmt.Errorf("create bucket %s: %w", bucketRelay, err)
+			}
+			return nil
+		}},
 	}
 }
 

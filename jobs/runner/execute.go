@@ -19,6 +19,9 @@ import (
 func (s *Service) execute(ctx context.Context, ar *activeRun, job jobs.Job, run jobs.Run, conn *grbl.Conn, sig *Signals, gopts gcode.Options) {
 	res, err := s.stream(ctx, ar, job, run, conn, sig, gopts)
 	s.relayOff("run ended")
+	if pe := (*PanicError)(nil); errors.As(err, &pe) {
+		s.log().Error("run stopped by a panic", "run", run.ID, "panic", fmt.Sprint(pe.Value), "stack", string(pe.Stack))
+	}
 	if err == nil && res != nil {
 		// Completed: every line has run, the trailing comments and blank
 		// lines that send nothing included.
@@ -37,6 +40,8 @@ func outcome(err error) (jobs.RunState, string) {
 	switch {
 	case err == nil:
 		return jobs.StateCompleted, ""
+	case errors.Is(err, ErrRelayOff):
+		return jobs.StateAborted, ErrRelayOff.Error()
 	case errors.Is(err, ErrUserAbort):
 		return jobs.StateAborted, ErrUserAbort.Error()
 	case errors.Is(err, ErrShutdown), errors.Is(err, grbl.ErrDisconnected), errors.Is(err, grbl.ErrClosed),
@@ -95,11 +100,30 @@ func (s *Service) stream(ctx context.Context, ar *activeRun, job jobs.Job, run j
 		}
 	}
 
+	if s.Relay != nil && s.Relay.Mode() == relay.ModeSense && s.spinUp() > 0 {
+		prog = &spinUpDwell{prog: prog, spinUp: s.spinUp()}
+	}
+	if err := s.routerOffAtStart(ctx, conn); err != nil {
+		return nil, err
+	}
+
 	rec := newRecorder(s, run, job, conn)
+	if s.Relay != nil {
+		unsubscribe := s.Relay.Subscribe(rec.relay.on)
+		defer func() { unsubscribe(); s.storeRelaySwitches(context.WithoutCancel(ctx), rec) }()
+	}
 	var recWG sync.WaitGroup
 	recCtx, stopRec := context.WithCancel(context.WithoutCancel(ctx))
 	recWG.Add(1)
-	go func() { defer recWG.Done(); rec.loop(recCtx) }()
+	go func() {
+		defer recWG.Done()
+		defer func() {
+			if p := recover(); p != nil {
+				ar.cancel(newPanicError(p)) // the stream stops on it: router off, machine stopped
+			}
+		}()
+		rec.loop(recCtx)
+	}()
 	defer func() { stopRec(); recWG.Wait() }()
 
 	st := &Stream{
@@ -109,7 +133,6 @@ func (s *Service) stream(ctx context.Context, ar *activeRun, job jobs.Job, run j
 		Before: func(ctx context.Context, wl gcode.WireLine) error {
 			return s.before(ctx, ar, conn, rec, wl)
 		},
-		Extra: s.extra,
 		AfterAck: func(ctx context.Context, wl gcode.WireLine) error {
 			return s.afterAck(ctx, wl)
 		},
@@ -158,15 +181,6 @@ func (s *Service) before(ctx context.Context, ar *activeRun, conn *grbl.Conn, re
 		rec.expectPause(wl.Source)
 	}
 	return nil
-}
-
-// extra adds a spin-up dwell after M3/M4 in sense mode, where GRBL itself
-// switches the router.
-func (s *Service) extra(wl gcode.WireLine) []string {
-	if s.Relay == nil || s.Relay.Mode() != relay.ModeSense || !wl.Actions.Has(gcode.ActionSpindleOn) || s.spinUp() <= 0 {
-		return nil
-	}
-	return []string{dwell(s.spinUp())}
 }
 
 // afterAck checks the sense input once GRBL has executed M3/M4/M5 (their

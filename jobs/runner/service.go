@@ -349,6 +349,7 @@ func (s *Service) StartJob(ctx context.Context, id jobs.ID, fromLine int) (jobs.
 			s.active = nil
 			s.mu.Unlock()
 		}()
+		defer s.recoverRun(rctx, run.ID, conn)
 		s.execute(rctx, ar, job, run, conn, sig, gopts)
 	}()
 	return run, nil

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -210,10 +211,17 @@ func (s *Stream) Run(ctx context.Context) (Result, error) {
 	var lastAckAt time.Time
 	go func() {
 		defer wg.Done()
+		defer func() {
+			// A panic (in a hook) stops the stream like any fault: router
+			// off, feed hold, reset.
+			if p := recover(); p != nil {
+				s.fail(0, newPanicError(p))
+			}
+		}()
 		lastAckAt = s.watch(sctx, sendDone)
 	}()
 
-	sendErr := s.send(sctx)
+	sendErr := s.sendRecover(sctx)
 	if sendErr != nil {
 		s.fail(0, sendErr)
 	}
@@ -235,6 +243,30 @@ func (s *Stream) Run(ctx context.Context) (Result, error) {
 		s.mu.Unlock()
 	}
 	return res, nil
+}
+
+// PanicError is a panic in the runner (a hook, the program source) turned
+// into the failure of the run: the router is switched off and the machine
+// stopped as for any other fault, and the daemon keeps running.
+type PanicError struct {
+	// Value is what was passed to panic.
+	Value any
+	// Stack is the panicking goroutine's stack.
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("internal error: panic: %v", e.Value) }
+
+func newPanicError(v any) *PanicError { return &PanicError{Value: v, Stack: debug.Stack()} }
+
+// sendRecover is send with a panic turned into a *PanicError.
+func (s *Stream) sendRecover(ctx context.Context) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = newPanicError(p)
+		}
+	}()
+	return s.send(ctx)
 }
 
 // send is the sending loop.
