@@ -16,13 +16,13 @@ import (
 	"github.com/kerf-cnc/kerf/web"
 )
 
-// The harness's work offsets (web.OffsetService over its machine status),
-// and its stand-ins for endpoints other parts of the daemon provide —
-// POST /api/v1/machine/probe, GET /api/v1/relay with POST
-// /api/v1/relay/{on,off}, and GET/PUT/DELETE /api/v1/jobs/{id}/baseline —
-// written to their agreed contracts. Each stand-in can be switched off
-// through the control plane (POST /features) to answer as an older daemon
-// does: 404 "no API route".
+// The harness's work offsets (web.OffsetService over its machine status)
+// and router relay (web.RelayService), and its stand-ins for endpoints
+// other parts of the daemon provide — POST /api/v1/machine/probe and
+// GET/PUT/DELETE /api/v1/jobs/{id}/baseline — written to their agreed
+// contracts. Each of probe, relay and baseline can be switched off through
+// the control plane (POST /features) to answer as an older daemon does:
+// 404 "no API route".
 
 // features says which stand-in endpoints answer.
 type features struct {
@@ -105,6 +105,35 @@ func (h *harness) zeroAxes(_ context.Context, z web.ZeroRequest) (web.WorkOffset
 	return o, nil
 }
 
+func (h *harness) relayStatus(context.Context) (web.RelayStatus, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.status.Relay, nil
+}
+
+// relaySwitch switches the harness's relay as the runner does: on only in
+// drive mode with no run active and the machine Idle; off always.
+func (h *harness) relaySwitch(on bool) func(context.Context) (web.RelayStatus, error) {
+	return func(context.Context) (web.RelayStatus, error) {
+		h.mu.Lock()
+		rs := h.status.Relay
+		switch {
+		case rs.Mode != "drive":
+			h.mu.Unlock()
+			return rs, fmt.Errorf("router relay: mode %s cannot switch the router: %w", rs.Mode, jobs.ErrConflict)
+		case on && h.status.ActiveRun != 0:
+			h.mu.Unlock()
+			return rs, fmt.Errorf("router on refused: run %s is active: %w", h.status.ActiveRun, jobs.ErrConflict)
+		}
+		h.status.Relay.Commanded = &on
+		rs = h.status.Relay
+		h.calls = append(h.calls, map[bool]string{true: "relay on", false: "relay off"}[on])
+		h.mu.Unlock()
+		h.hub.Publish("relay.state", rs)
+		return rs, nil
+	}
+}
+
 // noRoute answers as a daemon without the route.
 func noRoute(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
@@ -166,42 +195,20 @@ func (h *harness) extras(api http.Handler) http.Handler {
 			writeJSON(w, map[string]float64{"machine_z": -42.318, "reference_z": -42.305, "drift_um": -13})
 		}
 	})
-	mux.HandleFunc("GET /api/v1/relay", func(w http.ResponseWriter, r *http.Request) {
-		h.mu.Lock()
-		on, rs := h.extra.features.Relay, h.status.Relay
-		h.mu.Unlock()
-		switch {
-		case !on:
-			noRoute(w, r)
-		case h.caller(api, w, r, false):
-			writeJSON(w, rs)
-		}
-	})
-	mux.HandleFunc("POST /api/v1/relay/{onoff}", func(w http.ResponseWriter, r *http.Request) {
+	// The relay routes are the daemon's own (web.RelayService, played by
+	// the harness); switched off, they answer as an older daemon.
+	relay := func(w http.ResponseWriter, r *http.Request) {
 		h.mu.Lock()
 		on := h.extra.features.Relay
 		h.mu.Unlock()
-		want := r.PathValue("onoff")
-		switch {
-		case !on || (want != "on" && want != "off"):
+		if !on {
 			noRoute(w, r)
-		case !h.caller(api, w, r, true):
-		default:
-			h.mu.Lock()
-			if h.status.Relay.Mode != "drive" {
-				h.mu.Unlock()
-				apiErr(w, http.StatusConflict, "conflict", "relay: mode "+h.status.Relay.Mode+" cannot switch the router")
-				return
-			}
-			v := want == "on"
-			h.status.Relay.Commanded = &v
-			h.calls = append(h.calls, "relay "+want)
-			rs := h.status.Relay
-			h.mu.Unlock()
-			h.hub.Publish("relay.state", rs)
-			writeJSON(w, rs)
+			return
 		}
-	})
+		api.ServeHTTP(w, r)
+	}
+	mux.HandleFunc("/api/v1/relay", relay)
+	mux.HandleFunc("/api/v1/relay/", relay)
 	baseline := func(w http.ResponseWriter, r *http.Request) {
 		h.mu.Lock()
 		on := h.extra.features.Baseline
