@@ -20,6 +20,7 @@ import (
 	"github.com/kerf-cnc/kerf/jobs"
 	"github.com/kerf-cnc/kerf/jobs/events"
 	"github.com/kerf-cnc/kerf/jobs/machine"
+	"github.com/kerf-cnc/kerf/jobs/probe"
 	"github.com/kerf-cnc/kerf/jobs/runner"
 	"github.com/kerf-cnc/kerf/relay"
 	"github.com/kerf-cnc/kerf/web"
@@ -203,7 +204,8 @@ func openDaemon(ctx context.Context, ios IOStreams, cfg Config, opts *serveOptio
 			}
 			faults = append(faults, f)
 		}
-		d.simM, err = sim.New(sim.Options{Profile: cfg.SimProfile, Speed: cfg.SimSpeed, Faults: faults, WorkOffsets: simWorkOffsets(cfg.SimProfile)})
+		d.simM, err = sim.New(sim.Options{Profile: cfg.SimProfile, Speed: cfg.SimSpeed, Faults: faults, WorkOffsets: simWorkOffsets(cfg.SimProfile),
+			Probe: simPlate(cfg.Probe)})
 		if err != nil {
 			return nil, err
 		}
@@ -237,6 +239,9 @@ func openDaemon(ctx context.Context, ios IOStreams, cfg Config, opts *serveOptio
 		Publish: func(topic string, data any) { d.hub.Publish(topic, data) },
 		Logger:  d.log.With("system", "runner"),
 	}
+	if cfg.DriftEnabled {
+		d.runner.Drift = &runner.DriftConfig{Probe: cfg.Probe, Interval: cfg.DriftInterval, LimitUM: cfg.DriftLimitUM}
+	}
 	if err := d.runner.Open(ctx); err != nil {
 		return nil, err
 	}
@@ -249,6 +254,7 @@ func openDaemon(ctx context.Context, ios IOStreams, cfg Config, opts *serveOptio
 	d.server.Machine, d.server.Offsets, d.server.Programs = ms, ms, d.store
 	d.server.Relay = &relayService{r: d.runner}
 	d.server.Events = d.hub
+	d.server.Drift = &driftService{m: d.machine, store: d.store, setup: cfg.Probe, now: time.Now}
 	d.server.Backups, d.server.Tokens, d.server.Users = d.store, d.store, d.store
 	d.server.UI, d.server.UIDir = ui.FS(), opts.UIDir
 	d.server.MaxUpload = cfg.MaxUpload
@@ -342,6 +348,14 @@ func simWorkOffsets(profile string) *[6][3]float64 {
 		o[0][i] = -st.Get(130+i) + 5
 	}
 	return &o
+}
+
+// simPlate is the simulator's touch plate: a 30 mm square centred on the
+// configured probe point, its top half the probe travel below probe.safe_z,
+// so that the reference probe touches it there as on the real machine.
+func simPlate(p probe.Setup) sim.ProbeSurface {
+	top := p.SafeZ - p.MaxTravel/2
+	return sim.PlateAndStock(p.X-15, p.Y-15, p.X+15, p.Y+15, top, nil)
 }
 
 // memOutput is the simulator's stand-in for the relay's GPIO output.

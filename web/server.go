@@ -58,6 +58,9 @@ type Server struct {
 	// of /api/v1/jobs/{id}/gcode; nil answers 503.
 	Offsets  OffsetService
 	Programs ProgramStore
+	// Drift serves the drift routes (checkpoints, probe, job opt-out);
+	// nil makes them answer 503.
+	Drift DriftService
 	// Proxy enables the trusted reverse-proxy mode (nil: off). See
 	// ProxyAuth.
 	Proxy *ProxyAuth

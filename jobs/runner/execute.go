@@ -44,6 +44,8 @@ func outcome(err error) (jobs.RunState, string) {
 		return jobs.StateAborted, ErrRelayOff.Error()
 	case errors.Is(err, ErrUserAbort):
 		return jobs.StateAborted, ErrUserAbort.Error()
+	case errors.Is(err, ErrDriftLimit):
+		return jobs.StateAborted, err.Error()
 	case errors.Is(err, ErrShutdown), errors.Is(err, grbl.ErrDisconnected), errors.Is(err, grbl.ErrClosed),
 		errors.Is(err, ErrUnexpectedReset), errors.Is(err, grbl.ErrReset):
 		return jobs.StateInterrupted, err.Error()
@@ -126,6 +128,16 @@ func (s *Service) stream(ctx context.Context, ar *activeRun, job jobs.Job, run j
 	}()
 	defer func() { stopRec(); recWG.Wait() }()
 
+	var cp *checkpointer // Z-drift checkpoints (checkpoint.go)
+	if s.driftEnabled(job) {
+		if cp, err = s.newCheckpointer(job, run, conn, comp, gopts); err != nil {
+			return nil, err
+		}
+		if err := cp.reference(ctx); err != nil {
+			return nil, err
+		}
+	}
+
 	st := &Stream{
 		Conn:    conn,
 		Signals: sig,
@@ -140,7 +152,13 @@ func (s *Service) stream(ctx context.Context, ar *activeRun, job jobs.Job, run j
 		OnProgress: rec.progress,
 		Now:        s.Now,
 	}
+	if cp != nil {
+		st.AtLine, st.AtEnd = cp.atLine, cp.finish
+	}
 	res, err := st.Run(ctx)
+	if cp != nil && cp.err != nil {
+		err = cp.err // the checkpoint's own account, not the ALARM:5 it caused
+	}
 	rec.flush(context.WithoutCancel(ctx), res.Progress)
 	return &res, err
 }

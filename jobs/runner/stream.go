@@ -94,6 +94,14 @@ type Stream struct {
 	// M3/M4/M5 which wait for the planner). It may block briefly (a sense
 	// check); an error stops the stream.
 	AfterAck func(ctx context.Context, wl gcode.WireLine) error
+	// AtLine, when set, is called on the sending goroutine before every
+	// program line (after Skip, before Before) and may block: the drift
+	// checkpoints run here, between lines. An error stops the stream.
+	AtLine func(ctx context.Context, wl gcode.WireLine) error
+	// AtEnd, when set, is called on the sending goroutine after the last
+	// line was sent and may block (the final drift checkpoint). An error
+	// stops the stream like a failing line.
+	AtEnd func(ctx context.Context) error
 	// Extra, when set, returns lines to send right after a line that has
 	// Actions (e.g. a spin-up dwell after M3); they carry the same source
 	// line and no actions.
@@ -274,6 +282,11 @@ func (s *Stream) send(ctx context.Context) error {
 	for {
 		wl, err := s.Program.Next()
 		if err == io.EOF {
+			if s.AtEnd != nil {
+				if err := s.AtEnd(ctx); err != nil {
+					return causeOr(ctx, err)
+				}
+			}
 			return nil
 		}
 		if err != nil {
@@ -281,6 +294,11 @@ func (s *Stream) send(ctx context.Context) error {
 		}
 		if wl.Source < s.Skip {
 			continue
+		}
+		if s.AtLine != nil {
+			if err := s.AtLine(ctx, wl); err != nil {
+				return causeOr(ctx, err)
+			}
 		}
 		action := wl.Actions != 0
 		if action && s.Before != nil {
