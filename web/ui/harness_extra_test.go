@@ -16,13 +16,13 @@ import (
 	"github.com/kerf-cnc/kerf/web"
 )
 
-// The harness's work offsets (web.OffsetService over its machine status)
-// and router relay (web.RelayService), and its stand-ins for endpoints
-// other parts of the daemon provide — POST /api/v1/machine/probe and
-// GET/PUT/DELETE /api/v1/jobs/{id}/baseline — written to their agreed
-// contracts. Each of probe, relay and baseline can be switched off through
-// the control plane (POST /features) to answer as an older daemon does:
-// 404 "no API route".
+// The harness's work offsets (web.OffsetService over its machine status),
+// router relay (web.RelayService) and reference probe (web.DriftService),
+// and its stand-in for GET/PUT/DELETE /api/v1/jobs/{id}/baseline, which
+// another part of the daemon provides, written to the agreed contract.
+// Each of probe, relay and baseline can be switched off through the
+// control plane (POST /features) to answer as an older daemon does: 404
+// "no API route".
 
 // features says which stand-in endpoints answer.
 type features struct {
@@ -134,6 +134,33 @@ func (h *harness) relaySwitch(on bool) func(context.Context) (web.RelayStatus, e
 	}
 }
 
+// harnessDrift is the harness's web.DriftService: a reference plate at
+// machine Z -42.305, touched 13 µm lower every time.
+type harnessDrift struct{ h *harness }
+
+func (d harnessDrift) Checkpoints(context.Context, jobs.ID) ([]jobs.Checkpoint, error) {
+	return []jobs.Checkpoint{}, nil
+}
+
+func (d harnessDrift) ProbeReference(context.Context) (web.ProbeReply, error) {
+	h := d.h
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.status.ActiveRun != 0:
+		return web.ProbeReply{}, fmt.Errorf("probe refused: the machine is in use by run %s: %w", h.status.ActiveRun, jobs.ErrBusy)
+	case h.status.State != "Idle":
+		return web.ProbeReply{}, fmt.Errorf("probe: %w: the board is in state %s (needs Idle)", grbl.ErrNotIdle, h.status.State)
+	}
+	h.calls = append(h.calls, "probe")
+	ref, drift := -42.305, -13.0
+	return web.ProbeReply{MachineZ: -42.318, ReferenceZ: &ref, DriftUM: &drift}, nil
+}
+
+func (d harnessDrift) SetJobDrift(ctx context.Context, jobID jobs.ID, _ bool) (jobs.Job, error) {
+	return d.h.job(ctx, jobID)
+}
+
 // noRoute answers as a daemon without the route.
 func noRoute(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
@@ -180,20 +207,17 @@ func (h *harness) caller(api http.Handler, w http.ResponseWriter, r *http.Reques
 func (h *harness) extras(api http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
-	mux.HandleFunc("POST /api/v1/machine/probe", func(w http.ResponseWriter, r *http.Request) {
+	// The probe route is the daemon's own (web.DriftService, played by
+	// harnessDrift); switched off, it answers as an older daemon.
+	mux.HandleFunc("/api/v1/machine/probe", func(w http.ResponseWriter, r *http.Request) {
 		h.mu.Lock()
-		on, state := h.extra.features.Probe, h.status.State
+		on := h.extra.features.Probe
 		h.mu.Unlock()
-		switch {
-		case !on:
+		if !on {
 			noRoute(w, r)
-		case !h.caller(api, w, r, true):
-		case state != "Idle":
-			apiErr(w, http.StatusConflict, "conflict", "probe: the machine is "+state+", needs Idle")
-		default:
-			h.addCall("probe")
-			writeJSON(w, map[string]float64{"machine_z": -42.318, "reference_z": -42.305, "drift_um": -13})
+			return
 		}
+		api.ServeHTTP(w, r)
 	})
 	// The relay routes are the daemon's own (web.RelayService, played by
 	// the harness); switched off, they answer as an older daemon.

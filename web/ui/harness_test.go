@@ -102,6 +102,7 @@ func newHarness(t testing.TB) *harness {
 	srv.Events = h.hub
 	srv.Offsets = &webtest.OffsetService{T: t, OffsetsFn: h.offsets, ZeroAxesFn: h.zeroAxes}
 	srv.Programs = h.bodies
+	srv.Drift = harnessDrift{h}
 	srv.Relay = &webtest.RelayService{T: t, RelayStatusFn: h.relayStatus, RelayOnFn: h.relaySwitch(true), RelayOffFn: h.relaySwitch(false)}
 	authenticate(t, srv)
 

@@ -1046,8 +1046,12 @@ async function probeReference() {
     const r = await api.probe();
     S.probeAPI = true;
     S.probe = r;
-    const um = Number.isFinite(r.drift_um) ? `${r.drift_um >= 0 ? '+' : ''}${r.drift_um.toFixed(0)} µm` : '—';
-    out.textContent = `Reference touched at machine Z ${mm(r.machine_z)} mm (reference ${mm(r.reference_z)} mm): drift ${um}.`;
+    if (Number.isFinite(r.reference_z)) {
+      const um = Number.isFinite(r.drift_um) ? `${r.drift_um >= 0 ? '+' : ''}${r.drift_um.toFixed(0)} µm` : '—';
+      out.textContent = `Reference touched at machine Z ${mm(r.machine_z)} mm (reference ${mm(r.reference_z)} mm): drift ${um}.`;
+    } else {
+      out.textContent = `Reference touched at machine Z ${mm(r.machine_z)} mm: the first measurement, kept as the reference.`;
+    }
   } catch (err) {
     if (err instanceof APIError && (err.status === 404 || err.status === 501)) {
       S.probeAPI = false;
