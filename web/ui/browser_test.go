@@ -59,6 +59,7 @@ func TestBrowser(t *testing.T) {
 		"KERF_SHOTS="+shots,
 		"KERF_USER="+testUser,
 		"KERF_VIEWER="+testViewer,
+		"KERF_ADMIN="+testAdmin,
 		"KERF_PASS="+testPassword,
 		"KERF_CORPUS="+filepath.Join("..", "..", "testdata", "corpus", "open"),
 	)

@@ -161,6 +161,15 @@ func (d harnessDrift) SetJobDrift(ctx context.Context, jobID jobs.ID, _ bool) (j
 	return d.h.job(ctx, jobID)
 }
 
+// baselineInfo is the answer of GET /api/v1/jobs/{id}/baseline as the
+// canary part of the daemon defines it (jobs.BaselineInfo): the baseline,
+// null when none, and the run offered as one.
+type baselineInfo struct {
+	Job      jobs.ID        `json:"job"`
+	Baseline *jobs.Baseline `json:"baseline"`
+	Offered  jobs.ID        `json:"offered,omitempty"`
+}
+
 // noRoute answers as a daemon without the route.
 func noRoute(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
@@ -176,8 +185,8 @@ func apiErr(w http.ResponseWriter, status int, code, msg string) {
 
 // caller asks the real server who sent r (GET /api/v1/auth/me with r's
 // credentials), so the stand-ins refuse as the daemon's routes do: 401
-// without a session, 403 below the operator role for changes.
-func (h *harness) caller(api http.Handler, w http.ResponseWriter, r *http.Request, change bool) bool {
+// without a session, 403 below the role needed.
+func (h *harness) caller(api http.Handler, w http.ResponseWriter, r *http.Request, need web.Role) bool {
 	me := httptest.NewRequest(http.MethodGet, "/api/v1/auth/me", nil)
 	me.Header = r.Header.Clone()
 	me.RemoteAddr = r.RemoteAddr
@@ -196,8 +205,8 @@ func (h *harness) caller(api http.Handler, w http.ResponseWriter, r *http.Reques
 		apiErr(w, 500, "internal", "harness: decode identity: "+err.Error())
 		return false
 	}
-	if change && id.Role < web.RoleOperator {
-		apiErr(w, http.StatusForbidden, "forbidden", fmt.Sprintf("%s %s needs role operator; user %q has role %s", r.Method, r.URL.Path, id.Name, id.Role))
+	if id.Role < need {
+		apiErr(w, http.StatusForbidden, "forbidden", fmt.Sprintf("%s %s needs role %s; user %q has role %s", r.Method, r.URL.Path, need, id.Name, id.Role))
 		return false
 	}
 	return true
@@ -241,7 +250,11 @@ func (h *harness) extras(api http.Handler) http.Handler {
 			noRoute(w, r)
 			return
 		}
-		if !h.caller(api, w, r, r.Method != http.MethodGet) {
+		need := web.RoleAdmin // baselines decide what later runs are judged against
+		if r.Method == http.MethodGet {
+			need = web.RoleViewer
+		}
+		if !h.caller(api, w, r, need) {
 			return
 		}
 		jobID, err := jobs.ParseID(r.PathValue("id"))
@@ -253,12 +266,22 @@ func (h *harness) extras(api http.Handler) http.Handler {
 		defer h.mu.Unlock()
 		switch r.Method {
 		case http.MethodGet:
-			run, ok := h.extra.baselines[jobID]
-			if !ok {
-				apiErr(w, 404, "not_found", fmt.Sprintf("job %s has no baseline: not found", jobID))
+			if !slices.ContainsFunc(h.jobList, func(j jobs.Job) bool { return j.ID == jobID }) {
+				apiErr(w, 404, "not_found", fmt.Sprintf("job %s: not found", jobID))
 				return
 			}
-			writeJSON(w, jobs.Baseline{JobID: jobID, RunID: run, Set: time.Now().UTC()})
+			info := baselineInfo{Job: jobID}
+			if run, ok := h.extra.baselines[jobID]; ok {
+				info.Baseline = &jobs.Baseline{JobID: jobID, RunID: run, Set: time.Now().UTC()}
+			} else {
+				// The oldest completed run of the job is offered.
+				for _, x := range h.runs {
+					if x.JobID == jobID && x.State == jobs.StateCompleted {
+						info.Offered = x.ID
+					}
+				}
+			}
+			writeJSON(w, info)
 		case http.MethodPut:
 			var req struct {
 				Run string `json:"run"`

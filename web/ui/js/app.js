@@ -312,6 +312,7 @@ async function onRunState(d) {
   if (!ACTIVE.has(run.state)) {
     loadRuns();
     loadOffsets(); // a program may have changed them (G10, G92)
+    if (S.previewJob === run.job_id) loadBaseline(run.job_id); // a completed run may be offered
     // The runner's RunEvent carries no line counts: the stored run has the last lines.
     if (!d.job_id) api.run(id).then((r) => { if (S.run?.id === r.id) setRun(r); }).catch(() => {});
   }
@@ -556,9 +557,12 @@ function renderControls() {
   $('#relay-off').disabled = !!rwhy;
   $('#relay-off').title = rwhy;
   text('#relay-note', rwhy || relayText());
-  for (const b of $$('.set-baseline')) b.disabled = !operator || !online;
-  const clr = $('#baseline-clear');
-  if (clr) clr.disabled = !operator || !online;
+  // Baselines are the admin's (they decide what every later run is judged against).
+  const admin = ROLES[S.role] >= ROLES.admin;
+  for (const b of $$('.set-baseline, #baseline-clear')) {
+    b.disabled = !admin || !online;
+    b.title = !admin ? 'Needs the admin role' : !online ? 'Not connected to the daemon' : '';
+  }
 }
 
 function renderConn() {
@@ -958,7 +962,7 @@ function renderHistory(runs) {
       const sb = document.createElement('button');
       sb.type = 'button';
       sb.className = 'small set-baseline';
-      sb.dataset.role = 'operator';
+      sb.dataset.role = 'admin';
       sb.textContent = 'Set as baseline';
       sb.setAttribute('aria-label', `Use run ${r.id} as the baseline of its job`);
       sb.addEventListener('click', () => setBaseline(r));
@@ -1123,8 +1127,11 @@ async function loadBaseline(jobID) {
   renderBaseline();
   let b;
   try {
+    // A BaselineInfo {job, baseline: Baseline|null, offered}, or a bare Baseline.
     const rec = await api.baseline(jobID);
-    b = { job: jobID, state: 'set', run: rec.run_id || rec.run, config: rec.canary_config, set: rec.set };
+    const bl = rec && 'baseline' in rec ? rec.baseline : rec;
+    b = bl ? { job: jobID, state: 'set', run: bl.run_id || bl.run, config: bl.canary_config }
+      : { job: jobID, state: 'none', offered: rec.offered };
   } catch (err) {
     if (missing(err)) b = { job: jobID, state: 'missing' };
     else if (err instanceof APIError && err.status === 404) b = { job: jobID, state: 'none' };
@@ -1146,14 +1153,25 @@ function renderBaseline() {
   else if (b.state === 'loading') p.textContent = `Baseline of ${name}: loading…`;
   else if (b.state === 'missing') p.textContent = 'Baselines cannot be managed on this daemon.';
   else if (b.state === 'error') p.textContent = `Baseline of ${name}: ${b.message}`;
-  else if (b.state === 'none') p.textContent = `${name} has no baseline: set one from a completed run in the history.`;
-  else {
+  else if (b.state === 'none') {
+    p.append(`${name} has no baseline: set one from a completed run in the history.`);
+    if (b.offered) {
+      const use = document.createElement('button');
+      use.type = 'button';
+      use.className = 'small set-baseline';
+      use.dataset.role = 'admin';
+      use.textContent = `Use run ${b.offered}`;
+      use.setAttribute('aria-label', `Use run ${b.offered} as the baseline of ${name}`);
+      use.addEventListener('click', () => setBaseline({ id: b.offered, job_id: b.job }));
+      p.append(' ', use);
+    }
+  } else {
     p.append(`Baseline of ${name}: run ${b.run}${b.config ? ` (config ${b.config})` : ''}. `);
     const clr = document.createElement('button');
     clr.type = 'button';
     clr.id = 'baseline-clear';
     clr.className = 'small danger';
-    clr.dataset.role = 'operator';
+    clr.dataset.role = 'admin';
     clr.textContent = 'Clear baseline';
     clr.addEventListener('click', async () => {
       if (!(await confirmDlg(`Clear the baseline of ${name}? Its next runs get no canary verdict until a new one is set.`))) return;
