@@ -252,7 +252,8 @@ func openDaemon(ctx context.Context, ios IOStreams, cfg Config, opts *serveOptio
 	d.server.Addr = cfg.Listen
 	d.server.Jobs, d.server.Runs = d.runner, d.runner
 	d.server.Canary = d.runner
-	d.server.Machine = newMachineService(d.machine, d.router, d.runner.ActiveRun)
+	ms := newMachineService(d.machine, d.router, d.runner.ActiveRun)
+	d.server.Machine, d.server.Offsets, d.server.Programs = ms, ms, d.store
 	d.server.Relay = &relayService{r: d.runner}
 	d.server.Events = d.hub
 	d.server.Drift = &driftService{m: d.machine, store: d.store, setup: cfg.Probe, now: time.Now}

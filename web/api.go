@@ -90,6 +90,10 @@ func (s *Server) routes() []route {
 		{"GET", "/api/docs", pub, s.apiDocs},
 		{"GET", "/api/docs/{file}", pub, s.apiDocs},
 		{"GET", "/metrics", vw, s.serveMetrics},
+		// Work offsets and program text (web/offsets.go).
+		{"GET", "/api/v1/machine/offsets", vw, s.getOffsets},
+		{"POST", "/api/v1/machine/offsets", op, s.zeroOffsets},
+		{"GET", "/api/v1/jobs/{id}/gcode", vw, s.jobGcode},
 	}
 }
 
