@@ -91,6 +91,7 @@ func (s *Service) stream(ctx context.Context, ar *activeRun, job jobs.Job, run j
 	}
 
 	rec := newRecorder(s, run, job, conn)
+	rec.stop = ar.cancel
 	var recWG sync.WaitGroup
 	recCtx, stopRec := context.WithCancel(context.WithoutCancel(ctx))
 	recWG.Add(1)
