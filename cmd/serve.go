@@ -168,8 +168,10 @@ func runServe(ctx context.Context, ios IOStreams, cfg Config, opts *serveOptions
 	return d.close()
 }
 
-func openDaemon(ctx context.Context, ios IOStreams, cfg Config, opts *serveOptions) (d *daemon, err error) {
-	d = &daemon{log: newLogger(ios.ErrOut, cfg.LogLevel)}
+func openDaemon(ctx context.Context, ios IOStreams, cfg Config, opts *serveOptions) (_ *daemon, err error) {
+	// d, not the result: the error paths return nil, and the cleanup
+	// below must close what was opened.
+	d := &daemon{log: newLogger(ios.ErrOut, cfg.LogLevel)}
 	defer func() {
 		if err != nil {
 			_ = d.close()

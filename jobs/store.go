@@ -201,7 +201,13 @@ func (s *Store) verifyReadOnly(path string) (err error) {
 	}()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: s.LockTimeout})
 	if err != nil {
-		return s.openError(path, err)
+		err = s.openError(path, err)
+		if !errors.Is(err, ErrInUse) && !errors.Is(err, ErrNotWritable) && !errors.Is(err, ErrCorrupt) {
+			// bbolt refuses a damaged file in ways it has no sentinel
+			// for ("file size too small", a bad page type …).
+			err = fmt.Errorf("database file %s (left untouched): %w: %w", path, ErrCorrupt, errors.Unwrap(err))
+		}
+		return err
 	}
 	defer func() { err = errors.Join(err, db.Close()) }()
 	return db.View(func(tx *bolt.Tx) error {
