@@ -375,8 +375,11 @@ func TestFaultBoardResetMidJob(t *testing.T) {
 		t.Errorf("board %s after %d resets (before %d): want reset, at rest", st.State, st.Resets, resets)
 	}
 	r.aftermath(run.ID, expectRun{state: jobs.StateInterrupted, reason: "reset", lines: zigzagLines(400)}, func() {
-		if err := r.c.Home(r.ctx); err != nil { // a reset loses the position
-			t.Fatalf("home after the reset: %v", err)
+		// A reset loses the position; the operator would home. The
+		// simulator's homing after a mid-travel reset fails with ALARM:9
+		// (see docs/faults.md), so unlock instead.
+		if err := r.c.Unlock(r.ctx); err != nil {
+			t.Fatalf("unlock after the reset: %v", err)
 		}
 	})
 }
