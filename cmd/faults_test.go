@@ -647,7 +647,7 @@ func TestFaultHugeUpload(t *testing.T) {
 // job without them, within 15 %) and the run completes.
 func TestFaultRapidAPICalls(t *testing.T) {
 	r := newFaultRig(t, nil)
-	job := r.add("pace.nc", zigzag(160))
+	job := r.add("pace.nc", zigzag(100))
 	quiet := r.runToEnd(job)
 	if quiet.State != jobs.StateCompleted {
 		t.Fatalf("quiet run = %s %q", quiet.State, quiet.Reason)
@@ -683,7 +683,7 @@ func TestFaultRapidAPICalls(t *testing.T) {
 		t.Fatalf("%d calls made, want %d", n, calls)
 	}
 	busy := r.wait(run.ID)
-	if busy.State != jobs.StateCompleted || busy.LastAckedLine != zigzagLines(160) {
+	if busy.State != jobs.StateCompleted || busy.LastAckedLine != zigzagLines(100) {
 		t.Fatalf("run under load = %s %q acked %d", busy.State, busy.Reason, busy.LastAckedLine)
 	}
 	q, b := quiet.Ended.Sub(quiet.Started), busy.Ended.Sub(busy.Started)
