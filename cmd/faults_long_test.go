@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -15,6 +16,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kerf-cnc/kerf/jobs"
+	"github.com/kerf-cnc/kerf/jobs/runner"
+	"github.com/kerf-cnc/kerf/web"
 )
 
 // Long fault cases: the real kerf binary, measured from outside. They run
@@ -151,4 +156,142 @@ func TestFaultLongReadOnlyDataDir(t *testing.T) {
 		t.Errorf("files created in the read-only dir: %v", entries)
 	}
 	t.Logf("refused in %v: %s", time.Since(start), strings.TrimSpace(stderr.String()))
+}
+
+// startSimPTY runs `kerf sim --pty path` (the simulated board behind a
+// pseudo-terminal, as a USB serial adapter appears) and returns the process.
+func startSimPTY(t *testing.T, bin, path string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, "sim", "--pty", path, "--profile", "3018pro", "--speed", strconv.Itoa(faultSpeed))
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+// nextEvent waits for the next event on st whose topic is topic.
+func nextEvent(t *testing.T, st *web.Stream, topic string, match func(json.RawMessage) bool) {
+	t.Helper()
+	for {
+		m, err := st.Next()
+		if err != nil {
+			t.Fatalf("waiting for %s: %v", topic, err)
+		}
+		if m.Type == web.MsgEvent && m.Topic == topic && (match == nil || match(m.Data)) {
+			return
+		}
+	}
+}
+
+// The USB cable pulled mid-job, for real: `kerf serve --port` on the
+// pseudo-terminal of `kerf sim --pty`; the simulator process is killed (the
+// tty vanishes under the daemon's feet) and started again on the same path
+// (the cable back in). The run is interrupted with its lines, the daemon
+// serves throughout, reconnects by itself, does not resume the job, and
+// runs the next one.
+func TestFaultLongUnplugPTY(t *testing.T) {
+	longFaults(t)
+	bin := buildKerf(t)
+	dir := t.TempDir()
+	tty := filepath.Join(dir, "ttyGRBL")
+	conf := filepath.Join(dir, "kerf.toml")
+	if err := os.WriteFile(conf, []byte("[machine]\nreconnect_interval = \"200ms\"\npoll_interval = \"100ms\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	board := startSimPTY(t, bin, tty)
+	t.Cleanup(func() { _ = board.Process.Kill(); _ = board.Wait() })
+	data := filepath.Join(dir, "data")
+	srv := startServe(t, bin, data, "--config", conf, "--port", tty)
+	t.Cleanup(func() { _ = srv.Process.Signal(syscall.SIGTERM); _ = srv.Wait() })
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	c := web.NewSocketClient(filepath.Join(data, SocketFile))
+	defer c.CloseIdleConnections()
+	events, err := c.Watch(ctx, 0, "machine.connected", "machine.disconnected", "run.state", "run.progress")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer events.Close()
+	if st, err := c.MachineStatus(ctx); err != nil || !st.Connected {
+		nextEvent(t, events, "machine.connected", nil)
+	}
+	if err := c.Home(ctx); err != nil {
+		t.Fatalf("home: %v", err)
+	}
+	earlier, err := c.AddJob(ctx, "earlier.nc", strings.NewReader(zigzag(8)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	job, err := c.AddJob(ctx, "long.nc", strings.NewReader(zigzag(400)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := c.StartJob(ctx, job.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Well under way, progress stored.
+	nextEvent(t, events, "run.progress", func(d json.RawMessage) bool {
+		var p runner.ProgressEvent
+		if json.Unmarshal(d, &p) != nil || p.LastAcked <= 40 {
+			return false
+		}
+		r, err := c.Run(ctx, run.ID)
+		return err == nil && r.LastAckedLine > 20
+	})
+
+	// Pull the cable.
+	if err := board.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = board.Wait()
+	nextEvent(t, events, "run.state", func(d json.RawMessage) bool {
+		var ev runner.RunEvent
+		return json.Unmarshal(d, &ev) == nil && ev.Run == run.ID && ev.State.Terminal()
+	})
+	got, err := c.Run(ctx, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != jobs.StateInterrupted || got.LastAckedLine <= 20 || got.LastAckedLine >= zigzagLines(400) ||
+		got.LastExecutedLine <= 0 || got.LastExecutedLine > got.LastAckedLine {
+		t.Fatalf("run after the unplug = %s %q acked %d executed %d", got.State, got.Reason, got.LastAckedLine, got.LastExecutedLine)
+	}
+	// Serving with no board: status answers, a start is refused.
+	if st, err := c.MachineStatus(ctx); err != nil || st.Connected {
+		t.Errorf("machine status with the cable out: %+v, %v", st, err)
+	}
+	if _, err := c.StartJob(ctx, earlier.ID, 0); err == nil {
+		t.Error("a job started with no board")
+	}
+
+	// Cable back in: the daemon reconnects by itself and resumes nothing.
+	board = startSimPTY(t, bin, tty)
+	nextEvent(t, events, "machine.connected", nil)
+	st, err := c.MachineStatus(ctx)
+	if err != nil || !st.Connected || st.State == "Run" {
+		t.Fatalf("after the replug: %+v, %v", st, err)
+	}
+	active, err := c.Runs(ctx, jobs.RunFilter{States: []jobs.RunState{jobs.StateRunning, jobs.StatePaused}})
+	if err != nil || len(active) != 0 {
+		t.Fatalf("active runs after the replug: %v, %v (the job must not resume)", active, err)
+	}
+	if again, err := c.Run(ctx, run.ID); err != nil || again.State != jobs.StateInterrupted || again.LastAckedLine != got.LastAckedLine {
+		t.Errorf("the interrupted run changed: %+v, %v", again, err)
+	}
+	// A new job runs.
+	if err := c.Home(ctx); err != nil {
+		t.Fatalf("home after the replug: %v", err)
+	}
+	next, err := c.StartJob(ctx, earlier.ID, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, events, "run.state", func(d json.RawMessage) bool {
+		var ev runner.RunEvent
+		return json.Unmarshal(d, &ev) == nil && ev.Run == next.ID && ev.State.Terminal()
+	})
+	if r, err := c.Run(ctx, next.ID); err != nil || r.State != jobs.StateCompleted {
+		t.Errorf("the job after the replug = %+v, %v", r, err)
+	}
 }

@@ -347,8 +347,8 @@ func TestFaultAlarmMidJob(t *testing.T) {
 		if err := r.c.Reset(r.ctx); err != nil {
 			t.Fatalf("reset: %v", err)
 		}
-		if err := r.c.Unlock(r.ctx); err != nil {
-			t.Fatalf("unlock after the alarm: %v", err)
+		if err := r.c.Home(r.ctx); err != nil { // a hard-limit alarm loses the position
+			t.Fatalf("home after the alarm: %v", err)
 		}
 	})
 }
@@ -375,11 +375,8 @@ func TestFaultBoardResetMidJob(t *testing.T) {
 		t.Errorf("board %s after %d resets (before %d): want reset, at rest", st.State, st.Resets, resets)
 	}
 	r.aftermath(run.ID, expectRun{state: jobs.StateInterrupted, reason: "reset", lines: zigzagLines(400)}, func() {
-		// A reset loses the position; the operator would home. The
-		// simulator's homing after a mid-travel reset fails with ALARM:9
-		// (see docs/faults.md), so unlock instead.
-		if err := r.c.Unlock(r.ctx); err != nil {
-			t.Fatalf("unlock after the reset: %v", err)
+		if err := r.c.Home(r.ctx); err != nil { // a reset loses the position
+			t.Fatalf("home after the reset: %v", err)
 		}
 	})
 }
@@ -522,8 +519,12 @@ func TestFaultWebsocketStopsReading(t *testing.T) {
 	// The daemon dropped the stalled client: it counts it, and the client,
 	// reading at last, finds its stream closed by the server (with the
 	// slow-consumer close frame when there was room left to send it).
-	if m := r.metrics(); !strings.Contains(m, "kerf_websocket_dropped_total 1\n") {
+	m := r.metrics()
+	if !strings.Contains(m, "kerf_websocket_dropped_total 1\n") {
 		t.Errorf("metrics do not count one dropped websocket client:\n%s", m)
+	}
+	if !strings.Contains(m, "kerf_metrics_errors_total 0\n") || !strings.Contains(m, "kerf_run_active 0\n") {
+		t.Errorf("the daemon's metrics are incomplete or failing:\n%s", m)
 	}
 	for {
 		_, err := stalled.Next()
