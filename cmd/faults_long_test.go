@@ -218,11 +218,11 @@ func TestFaultLongUnplugPTY(t *testing.T) {
 	if err := c.Home(ctx); err != nil {
 		t.Fatalf("home: %v", err)
 	}
-	earlier, err := c.AddJob(ctx, "earlier.nc", strings.NewReader(zigzag(8)))
+	earlier, err := c.AddJob(ctx, "earlier.nc", strings.NewReader(negZigzag(8)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	job, err := c.AddJob(ctx, "long.nc", strings.NewReader(zigzag(400)))
+	job, err := c.AddJob(ctx, "long.nc", strings.NewReader(negZigzag(400)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -294,4 +294,17 @@ func TestFaultLongUnplugPTY(t *testing.T) {
 	if r, err := c.Run(ctx, next.ID); err != nil || r.State != jobs.StateCompleted {
 		t.Errorf("the job after the replug = %+v, %v", r, err)
 	}
+}
+
+// negZigzag is zigzag for a board with no work offset: the same line count,
+// in the negative machine space of a homed 3018 (`kerf sim --pty` has no
+// G54 of its own).
+func negZigzag(n int) string {
+	var b strings.Builder
+	b.WriteString("G21 G90\nG0 Z-5\nG0 X-5 Y-5\nM3 S10000\nG1 Z-8 F600\n")
+	for i := 0; i < n; i++ {
+		b.WriteString("G1 X-" + itoa(5+i%2*10) + " Y-" + itoa(5+i/8) + " F2000\n")
+	}
+	b.WriteString("G0 Z-5\nM5\nM30\n")
+	return b.String()
 }
