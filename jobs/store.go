@@ -155,18 +155,18 @@ func (s *Store) Open(ctx context.Context) error {
 func (s *Store) prepareDir() error {
 	for _, dir := range []string{s.DataDir, s.bodyDir()} {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return fmt.Errorf("data dir %s is not writable: %w: %w", s.DataDir, ErrNotWritable, err)
+			return fmt.Errorf("data dir %s: %w: %w", s.DataDir, ErrNotWritable, err)
 		}
 	}
 	for _, dir := range []string{s.DataDir, s.bodyDir()} {
 		f, err := os.CreateTemp(dir, ".kerf-write-test-*")
 		if err != nil {
-			return fmt.Errorf("data dir %s is not writable: %w: %w", s.DataDir, ErrNotWritable, err)
+			return fmt.Errorf("data dir %s: %w: %w", s.DataDir, ErrNotWritable, err)
 		}
 		name := f.Name()
 		err = errors.Join(f.Close(), os.Remove(name))
 		if err != nil {
-			return fmt.Errorf("data dir %s is not writable: %w: %w", s.DataDir, ErrNotWritable, err)
+			return fmt.Errorf("data dir %s: %w: %w", s.DataDir, ErrNotWritable, err)
 		}
 	}
 	return nil
