@@ -378,16 +378,11 @@ action applies to. With --run, ID may be omitted and the named run is used.`,
 		Example: fmt.Sprintf("  kerf job %s 00A7\n  kerf job %s --run 0012", action, action),
 		Args:    cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch {
-			case len(args) == 1:
-				id, err := parseIDArg("job", args[0])
-				if err != nil {
-					return err
-				}
-				o.JobID = id
-			case o.RunID == 0:
-				return fmt.Errorf("job %s: give a job ID or --run RUN", action)
+			id, err := jobOrRun("job "+action, args, o.RunID)
+			if err != nil {
+				return err
 			}
+			o.JobID = id
 			if runF != nil {
 				return runF(cmd.Context(), o)
 			}
@@ -397,6 +392,19 @@ action applies to. With --run, ID may be omitted and the named run is used.`,
 	runIDFlag(cmd, &o.RunID)
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print the run as JSON")
 	return cmd
+}
+
+// jobOrRun reads the optional job ID argument of a command that acts on a
+// job's run or on the run named by --run (runID): the job ID, or 0 when
+// only --run names the run. Neither is an error naming the command.
+func jobOrRun(command string, args []string, runID jobs.ID) (jobs.ID, error) {
+	if len(args) == 1 {
+		return parseIDArg("job", args[0])
+	}
+	if runID == 0 {
+		return 0, fmt.Errorf("%s: give a job ID or --run RUN", command)
+	}
+	return 0, nil
 }
 
 // idValue is a pflag.Value holding a jobs.ID.
@@ -535,16 +543,11 @@ was aborted or was interrupted.`,
   kerf job watch 00A7 --json | jq -c '{state, last_executed_line}'`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			switch {
-			case len(args) == 1:
-				id, err := parseIDArg("job", args[0])
-				if err != nil {
-					return err
-				}
-				o.JobID = id
-			case o.RunID == 0:
-				return errors.New("job watch: give a job ID or --run RUN")
+			id, err := jobOrRun("job watch", args, o.RunID)
+			if err != nil {
+				return err
 			}
+			o.JobID = id
 			if o.Interval <= 0 {
 				return fmt.Errorf("--interval: %v must be positive", o.Interval)
 			}
@@ -673,9 +676,6 @@ type progressPrinter struct {
 	drawn bool   // a bar is on the terminal's current line
 }
 
-// barWidth is the progress bar's width in cells.
-const barWidth = 30
-
 // fraction returns the share of the run's lines executed, in [0, 1].
 func (p *progressPrinter) fraction(r jobs.Run) float64 {
 	from := max(r.FromLine, 1) - 1
@@ -720,16 +720,7 @@ func (p *progressPrinter) show(r jobs.Run) error {
 	text := fmt.Sprintf("run %s %s %d%% (line %d/%d)", r.ID, r.State, pct, r.LastExecutedLine, p.lines)
 	eta, haveETA := p.eta(r, frac)
 	if p.ios.IsTerminal {
-		filled := int(frac * barWidth)
-		bar := make([]byte, 0, barWidth)
-		for i := range barWidth {
-			if i < filled {
-				bar = append(bar, '#')
-			} else {
-				bar = append(bar, '.')
-			}
-		}
-		line := fmt.Sprintf("\r\033[K[%s] %3d%%  line %d/%d  %s", bar, pct, r.LastExecutedLine, p.lines, r.State)
+		line := fmt.Sprintf("\r\033[K%s %3d%%  line %d/%d  %s", bar(frac), pct, r.LastExecutedLine, p.lines, r.State)
 		if haveETA {
 			line += "  ETA " + eta.String()
 		}

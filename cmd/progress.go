@@ -30,6 +30,16 @@ func newProgressBar(ios IOStreams, totalLines int, estimate float64, quiet bool)
 	return &progressBar{out: ios.ErrOut, tty: ios.IsTerminal, quiet: quiet, total: totalLines, estimate: estimate, lastPct: -1}
 }
 
+// barWidth is a progress bar's width in cells.
+const barWidth = 30
+
+// bar draws a progress bar "[####......]" filled to frac (clamped to
+// [0, 1]), for "kerf send" and "kerf job watch" alike.
+func bar(frac float64) string {
+	filled := int(min(max(frac, 0), 1) * barWidth)
+	return "[" + strings.Repeat("#", filled) + strings.Repeat(".", barWidth-filled) + "]"
+}
+
 // eta blends the planner estimate with the rate seen so far.
 func eta(done, total int, elapsed time.Duration, estimate float64) time.Duration {
 	if total <= 0 || done <= 0 {
@@ -64,14 +74,12 @@ func (b *progressBar) update(p runner.Progress) {
 		if now.Sub(b.lastDraw) < 100*time.Millisecond && pct == b.lastPct {
 			return
 		}
-		const width = 30
-		fill := pct * width / 100
 		state := ""
 		if p.HaveStatus {
 			state = stateName(p.Status)
 		}
-		fmt.Fprintf(b.out, "\r[%s%s] %3d%%  line %d/%d  %s  ETA %s   ",
-			strings.Repeat("#", fill), strings.Repeat(".", width-fill), pct, p.LastAcked, b.total, state,
+		fmt.Fprintf(b.out, "\r%s %3d%%  line %d/%d  %s  ETA %s   ",
+			bar(float64(pct)/100), pct, p.LastAcked, b.total, state,
 			fmtDuration(eta(p.LastAcked, b.total, p.Elapsed, b.estimate)))
 		b.drawn = true
 	} else {

@@ -178,27 +178,21 @@ func TestSendThroughPseudoTerminal(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "grbl")
 	ctx, cancel := context.WithCancel(context.Background())
 	served := make(chan error, 1)
-	go func() { served <- sim.ServePTY(ctx, path, m) }()
+	ready := make(chan struct{}, 1)
+	pty := &sim.PTY{Path: path, Machine: m, Ready: func(string) { ready <- struct{}{} }}
+	go func() { served <- pty.Serve(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-served; err != nil {
 			t.Error(err)
 		}
 	})
-	// Wait for the symlink: ServePTY creates it before relaying.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := os.Lstat(path); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("pty symlink never appeared")
-		}
-		select {
-		case err := <-served:
-			t.Fatalf("ServePTY: %v", err)
-		case <-time.After(5 * time.Millisecond): // polling a file system path; no signal exists for it
-		}
+	select { // the symlink exists once Ready is called
+	case <-ready:
+	case err := <-served:
+		t.Fatalf("pty: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("pty symlink never appeared")
 	}
 	ios, _, out, errOut := TestStreams()
 	opts := &sendOptions{Port: path, Baud: 115200, File: writeTemp(t, "sq.nc", squareProgram),

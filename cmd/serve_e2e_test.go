@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -84,9 +85,6 @@ func TestServeKilledMidRunRecoversInterrupted(t *testing.T) {
 		}
 	})
 	c := web.NewSocketClient(filepath.Join(data, SocketFile))
-	if err := c.Home(ctx); err != nil {
-		t.Fatal(err)
-	}
 	var prog strings.Builder
 	prog.WriteString("G21 G90\nG0 X5 Y5\nG1 Z-1 F300\n")
 	for i := 0; i < 400; i++ {
@@ -96,6 +94,23 @@ func TestServeKilledMidRunRecoversInterrupted(t *testing.T) {
 	job, err := c.AddJob(ctx, "zigzag.nc", strings.NewReader(prog.String()))
 	if err != nil {
 		t.Fatal(err)
+	}
+	// The simulated 3018 PRO homes ($22=1): unlocked with $X it is still
+	// not homed, and no job starts before kerf machine home.
+	if err := c.Unlock(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c.MachineStatus(ctx); err != nil || !st.HomingEnabled || st.Homed {
+		t.Fatalf("status before homing = %+v, %v", st, err)
+	}
+	if _, err := c.StartJob(ctx, job.ID, 0); !errors.Is(err, jobs.ErrConflict) || !strings.Contains(err.Error(), "kerf machine home") {
+		t.Fatalf("start before homing = %v, want a 409 saying to run kerf machine home", err)
+	}
+	if err := c.Home(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c.MachineStatus(ctx); err != nil || !st.Homed {
+		t.Fatalf("status after homing = %+v, %v", st, err)
 	}
 	w, err := c.Watch(ctx, 0, "run.progress")
 	if err != nil {

@@ -98,6 +98,8 @@ func webMachineStatus(st machine.Status, rs web.RelayStatus, run jobs.ID) web.Ma
 		r := st.Report
 		out.State = r.State
 		out.SubState = r.SubState
+		out.Homed = st.Homed
+		out.HomingEnabled = st.Board != nil && st.Board.HomingEnabled
 		out.MPos, out.WPos, out.WCO = r.MPos, r.WPos, r.WCO
 		out.Feed, out.Spindle = r.Feed, r.Speed
 		out.Overrides = web.Overrides{Feed: r.Overrides.Feed, Rapid: r.Overrides.Rapid, Spindle: r.Overrides.Spindle}

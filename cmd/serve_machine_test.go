@@ -59,12 +59,12 @@ func TestWebMachineStatus(t *testing.T) {
 				ActiveRun: 7, Updated: at},
 		},
 		{
-			name: "holding",
-			st: machine.Status{Connected: true, Port: "sim", Updated: at,
+			name: "holding, homed",
+			st: machine.Status{Connected: true, Port: "sim", Updated: at, Homed: true, Board: &machine.BoardInfo{HomingEnabled: true},
 				Report: machine.Report{State: "Hold", SubState: 0, Feed: 0, Speed: 1000}},
 			rs: web.RelayStatus{Mode: "sense"},
 			want: web.MachineStatus{Connected: true, Port: "sim", State: "Hold", SubState: 0, Spindle: 1000,
-				Relay: web.RelayStatus{Mode: "sense"}, Updated: at},
+				HomingEnabled: true, Homed: true, Relay: web.RelayStatus{Mode: "sense"}, Updated: at},
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

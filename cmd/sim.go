@@ -147,9 +147,13 @@ func runSim(ctx context.Context, ios IOStreams, path string, opts sim.Options) e
 	if profile == "" {
 		profile = "generic"
 	}
-	fmt.Fprintf(ios.ErrOut, "kerf sim: GRBL 1.1h (%s profile, speed ×%g, %d baud) on %s; Ctrl-C to stop\n",
-		profile, opts.Speed, opts.Baud, path)
-	if err := sim.ServePTY(ctx, path, m); err != nil {
+	// Said once the symlink exists (and again after a replug): a script
+	// may open the port from then on.
+	ready := func(device string) {
+		fmt.Fprintf(ios.ErrOut, "kerf sim: GRBL 1.1h (%s profile, speed ×%g, %d baud) on %s -> %s; Ctrl-C to stop\n",
+			profile, opts.Speed, opts.Baud, path, device)
+	}
+	if err := (&sim.PTY{Path: path, Machine: m, Ready: ready}).Serve(ctx); err != nil {
 		return fmt.Errorf("sim: %w", err)
 	}
 	st := m.Stats()

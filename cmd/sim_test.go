@@ -2,11 +2,13 @@ package cmd
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,19 +75,22 @@ func TestSimFlagsParsed(t *testing.T) {
 
 func TestSimCommandServesPTY(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "grbl")
-	ios, _, _, errOut := TestStreams()
+	ios, _, _, _ := TestStreams()
+	errOut := &watchedBuffer{want: "Ctrl-C to stop", seen: make(chan struct{})}
+	ios.ErrOut = errOut
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	code := make(chan int, 1)
 	go func() { code <- Execute(ctx, []string{"sim", "--pty", path, "--speed", "10"}, ios) }()
 
-	var f *os.File
-	var err error
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); <-time.After(10 * time.Millisecond) {
-		if f, err = os.OpenFile(path, os.O_RDWR|unix.O_NOCTTY, 0); err == nil {
-			break
-		}
+	select { // kerf sim says so once the port can be opened
+	case <-errOut.seen:
+	case c := <-code:
+		t.Fatalf("kerf sim exited with %d: %s", c, errOut)
+	case <-time.After(5 * time.Second):
+		t.Fatalf("kerf sim never said it was ready: %q", errOut)
 	}
+	f, err := os.OpenFile(path, os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
 		t.Fatalf("open %s: %v", path, err)
 	}
@@ -135,4 +140,31 @@ func TestSimCommandServesPTY(t *testing.T) {
 	if !strings.Contains(errOut.String(), "kerf sim: stopped after") {
 		t.Fatalf("stderr %q", errOut)
 	}
+}
+
+// watchedBuffer is a command's stderr that closes seen once want has been
+// written.
+type watchedBuffer struct {
+	want string
+	seen chan struct{}
+
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (w *watchedBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	had := strings.Contains(w.buf.String(), w.want)
+	n, err := w.buf.Write(p)
+	if !had && strings.Contains(w.buf.String(), w.want) {
+		close(w.seen)
+	}
+	return n, err
+}
+
+func (w *watchedBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.buf.String()
 }

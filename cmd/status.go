@@ -67,6 +67,7 @@ func printStatus(ios IOStreams, st web.MachineStatus) error {
 			state += ":" + strconv.Itoa(st.SubState)
 		}
 		fmt.Fprintf(tw, "state\t%s\n", state)
+		fmt.Fprintf(tw, "homed\t%s\n", homedText(st))
 		if st.Alarm != nil {
 			text := st.Alarm.Text
 			if st.Alarm.Code > 0 {
@@ -92,6 +93,18 @@ func printStatus(ios IOStreams, st web.MachineStatus) error {
 		fmt.Fprintln(tw, "active run\tnone")
 	}
 	return tw.Flush()
+}
+
+// homedText says whether the machine is homed and, when homing is enabled
+// and it is not, what to do.
+func homedText(st web.MachineStatus) string {
+	switch {
+	case st.Homed:
+		return "yes"
+	case st.HomingEnabled:
+		return "no: jobs will not start until you run kerf machine home"
+	}
+	return "no (homing is disabled: $22=0)"
 }
 
 func axes(v []float64) string {

@@ -18,6 +18,9 @@ var (
 	ErrAlarm = errors.New("grbl: board in alarm")
 	// ErrNotIdle is returned when an operation needs the board Idle.
 	ErrNotIdle = errors.New("grbl: board not idle")
+	// ErrNotHomed is returned when an operation needs a homed machine
+	// (homing is enabled, $22=1) and Conn.Homed is false.
+	ErrNotHomed = errors.New("grbl: machine not homed")
 	// ErrLineTooLong means a line was refused before sending: longer than
 	// GRBL's 79-character line buffer or than the RX budget.
 	ErrLineTooLong = errors.New("grbl: line too long")
@@ -160,6 +163,19 @@ func (a *Alarm) Hint() string {
 		return h
 	}
 	return "$X to unlock or $H to home"
+}
+
+// KeepsPosition reports whether GRBL still knows the machine position
+// after this alarm: a soft limit (2, raised after a controlled stop) and
+// the probe alarms (4, 5). Every other alarm stops the steppers abruptly
+// or aborts homing, and so does any code GRBL 1.1 does not define
+// (grblHAL's E-stop is 10).
+func (a *Alarm) KeepsPosition() bool {
+	switch a.Code {
+	case 2, 4, 5:
+		return true
+	}
+	return false
 }
 
 func (*Alarm) isMessage() {}

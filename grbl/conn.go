@@ -150,6 +150,8 @@ type Conn struct {
 	banners       int
 	bannerCh      chan struct{}
 	alarm         *Alarm
+	alarms        uint64 // ALARM:N messages and spontaneous resets seen
+	homed         bool   // see Homed
 	startupLocked bool
 	resetting     bool // SoftReset in progress: nothing may be sent until the banner
 	quarantine    bool // spontaneous reset seen: nothing may be sent until a report shows the RX buffer empty
@@ -261,7 +263,9 @@ func (c *Conn) Info() BoardInfo {
 	return info
 }
 
-// Settings returns the board's $-settings as last read or written (a copy).
+// Settings returns the board's $-settings as last read or written (a copy):
+// every "$N=value" line the board sends (the answer to any "$$") and every
+// successful "$N=value" write update it.
 func (c *Conn) Settings() map[int]float64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -274,6 +278,27 @@ func (c *Conn) settingsLocked() map[int]float64 {
 		m[k] = v
 	}
 	return m
+}
+
+// Homed reports whether a homing cycle ($H, sent with Send or Command)
+// has completed on this link with no alarm during it, and nothing has
+// happened since that loses the machine position: an alarm other than
+// those that keep it (see Alarm.KeepsPosition), or a reset the board did
+// by itself (a power glitch, a USB or DTR reset, $RST=, leaving $C). A
+// reset through SoftReset keeps it: GRBL keeps its position then, unless
+// the reset raises ALARM:3. A new Conn starts not homed: kerf cannot know
+// what happened to the machine before it connected.
+func (c *Conn) Homed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.homed
+}
+
+// isHomingCycle reports whether line is GRBL's full homing cycle "$H"
+// (GRBL upper-cases and drops spaces first). The single-axis forms ($HX…)
+// of some builds do not home the whole machine.
+func isHomingCycle(line string) bool {
+	return strings.EqualFold(strings.ReplaceAll(strings.TrimSpace(line), " ", ""), "$H")
 }
 
 // AlarmError returns an *AlarmStateError (matching ErrAlarm) when the board
@@ -526,6 +551,7 @@ func (c *Conn) push(ctx context.Context, s sent) error {
 			return err
 		}
 		if !c.resetting && !c.quarantine && c.win.fits(s.n) && len(c.win.queue) < MaxLinesInFlight {
+			s.homing, s.alarms = isHomingCycle(s.line), c.alarms
 			select {
 			case c.lines <- wline{gen: c.gen.Load(), b: []byte(s.line + "\n")}:
 				c.win.push(s)
@@ -882,6 +908,10 @@ func (c *Conn) handleLine(line string) {
 		var err error
 		if e, isErr := m.(*Error); isErr {
 			err = &Error{Code: e.Code, Text: e.Text, Line: s.line, Tag: s.tag}
+		} else if s.homing && s.alarms == c.alarms {
+			// GRBL answers $H once the cycle is over; a failed cycle
+			// raised ALARM:6-9 before its ok.
+			c.homed = true
 		}
 		if s.reply != nil {
 			reply, r = s.reply, resp{lines: s.lines, err: err}
@@ -917,6 +947,10 @@ func (c *Conn) handleLine(line string) {
 			// drop the stray replies meanwhile.
 			c.quarantine = true
 			c.askStatusLocked()
+			// A reset nobody asked for is a power glitch, a USB or DTR
+			// reset, $RST or leaving $C: the position is not to be trusted.
+			c.alarms++
+			c.homed = false
 		} else {
 			// Our own 0x18 flushed the buffer and nothing was written
 			// after it.
@@ -937,6 +971,16 @@ func (c *Conn) handleLine(line string) {
 	case *Alarm:
 		a := *m
 		c.alarm = &a
+		c.alarms++
+		if !a.KeepsPosition() {
+			c.homed = false
+		}
+	case Setting:
+		// Every "$N=value" line, whoever asked for "$$", keeps Settings
+		// true (writing one setting can change another: $22=0 clears $20).
+		if m.Num >= 0 {
+			c.info.Settings[m.Num] = m.Value
+		}
 	case Feedback:
 		switch m.Text {
 		case "'$H'|'$X' to unlock":

@@ -21,6 +21,15 @@
 //
 // Parse and ParseStatus are pure functions usable on their own.
 //
+// # Board state
+//
+// Besides the latest status report (Status), a Conn keeps what the board
+// told it: its settings (Settings, refreshed by every "$N=value" line, so
+// any "$$" re-read keeps them true), whether it is in alarm and how to
+// clear it (AlarmError), and whether the machine is homed (Homed: a "$H"
+// answered ok with no alarm during the cycle, and no position-losing alarm
+// or spontaneous reset since; a new Conn starts not homed).
+//
 // # Streaming rules
 //
 // Send appends '\n' (never "\r\n", which GRBL answers twice) and counts

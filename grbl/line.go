@@ -16,26 +16,28 @@ const DefaultRXBufferSize = 128
 // Real-time command bytes (GRBL 1.1). They act at once inside GRBL's
 // receive interrupt and never enter the RX buffer.
 const (
-	RTStatus          byte = '?'
-	RTFeedHold        byte = '!'
-	RTCycleStart      byte = '~'
-	RTSoftReset       byte = 0x18
-	RTSafetyDoor      byte = 0x84
-	RTJogCancel       byte = 0x85
-	RTFeedOv100       byte = 0x90
-	RTFeedOvPlus10    byte = 0x91
-	RTFeedOvMinus10   byte = 0x92
-	RTFeedOvPlus1     byte = 0x93
-	RTFeedOvMinus1    byte = 0x94
-	RTRapidOv100      byte = 0x95
-	RTRapidOv50       byte = 0x96
-	RTRapidOv25       byte = 0x97
-	RTSpindleOv100    byte = 0x99
-	RTSpindleOvPlus10 byte = 0x9A
-	RTSpindleOvMinus1 byte = 0x9D
-	RTSpindleStop     byte = 0x9E
-	RTFloodToggle     byte = 0xA0
-	RTMistToggle      byte = 0xA1
+	RTStatus           byte = '?'
+	RTFeedHold         byte = '!'
+	RTCycleStart       byte = '~'
+	RTSoftReset        byte = 0x18
+	RTSafetyDoor       byte = 0x84
+	RTJogCancel        byte = 0x85
+	RTFeedOv100        byte = 0x90
+	RTFeedOvPlus10     byte = 0x91
+	RTFeedOvMinus10    byte = 0x92
+	RTFeedOvPlus1      byte = 0x93
+	RTFeedOvMinus1     byte = 0x94
+	RTRapidOv100       byte = 0x95
+	RTRapidOv50        byte = 0x96
+	RTRapidOv25        byte = 0x97
+	RTSpindleOv100     byte = 0x99
+	RTSpindleOvPlus10  byte = 0x9A
+	RTSpindleOvMinus10 byte = 0x9B
+	RTSpindleOvPlus1   byte = 0x9C
+	RTSpindleOvMinus1  byte = 0x9D
+	RTSpindleStop      byte = 0x9E
+	RTFloodToggle      byte = 0xA0
+	RTMistToggle       byte = 0xA1
 )
 
 // IsRealtime reports whether b is one of GRBL 1.1's real-time commands:

@@ -61,11 +61,7 @@ func (c *Conn) handshake(ctx context.Context) error {
 		}
 		c.mu.Lock()
 		for _, m := range resp.Lines {
-			switch m := m.(type) {
-			case Setting:
-				if m.Num >= 0 {
-					c.info.Settings[m.Num] = m.Value
-				}
+			switch m := m.(type) { // the reader keeps Settings from "$$"
 			case Modal:
 				c.info.Modal = m
 			case Offset:

@@ -16,6 +16,10 @@ type sent struct {
 	n     int       // bytes written for it, including the '\n'
 	reply chan resp // non-nil for Command: receives the collected response
 	lines []Message // messages collected for a Command while it is the head
+	// homing marks a "$H" line; alarms is Conn's alarm count when it was
+	// sent (an alarm before its ok means the cycle failed).
+	homing bool
+	alarms uint64
 }
 
 // resp is what a Command waiter receives.

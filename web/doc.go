@@ -70,7 +70,7 @@
 // mapped from typed errors in one function (classify): ErrBadRequest and
 // jobs.ErrInvalid → 400, ErrUnauthorized → 401, ErrForbidden → 403,
 // jobs.ErrNotFound → 404, ErrMethodNotAllowed → 405, jobs.ErrConflict/ErrBusy/ErrBadTransition and
-// grbl.ErrAlarm/ErrNotIdle → 409, jobs.ErrTooLarge → 413, a Diagnoser (a
+// grbl.ErrAlarm/ErrNotIdle/ErrNotHomed → 409, jobs.ErrTooLarge → 413, a Diagnoser (a
 // program GRBL would reject, with its diagnostics in details),
 // jobs.ErrEmpty, ErrUnprocessable and *grbl.Error → 422,
 // ErrUnavailable and grbl.ErrDisconnected → 503. The client turns answers

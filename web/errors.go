@@ -112,7 +112,7 @@ func classify(err error) (status int, code string, details any) {
 	case errors.As(err, &gerr):
 		return http.StatusUnprocessableEntity, CodeUnprocessable, grblErrorDetails{GrblError: gerr.Code, Text: gerr.Text}
 	case errors.Is(err, jobs.ErrConflict), errors.Is(err, jobs.ErrBusy), errors.Is(err, jobs.ErrBadTransition),
-		errors.Is(err, grbl.ErrAlarm), errors.Is(err, grbl.ErrNotIdle):
+		errors.Is(err, grbl.ErrAlarm), errors.Is(err, grbl.ErrNotIdle), errors.Is(err, grbl.ErrNotHomed):
 		return http.StatusConflict, CodeConflict, nil
 	case errors.Is(err, ErrUnavailable), errors.Is(err, grbl.ErrDisconnected), errors.Is(err, grbl.ErrClosed),
 		errors.Is(err, grbl.ErrReset), errors.Is(err, jobs.ErrClosed), errors.Is(err, events.ErrClosed):

@@ -97,6 +97,7 @@ func TestClassify(t *testing.T) {
 		{"bad transition", &jobs.TransitionError{From: jobs.StateCompleted, To: jobs.StatePaused}, 409, CodeConflict},
 		{"alarm", &grbl.AlarmStateError{}, 409, CodeConflict},
 		{"not idle", fmt.Errorf("home: %w", grbl.ErrNotIdle), 409, CodeConflict},
+		{"not homed", fmt.Errorf("start: %w", grbl.ErrNotHomed), 409, CodeConflict},
 		{"too large", &TooLargeError{Limit: 10}, 413, CodeTooLarge},
 		{"max bytes", &http.MaxBytesError{Limit: 10}, 413, CodeTooLarge},
 		{"program", fmt.Errorf("add: %w", &ProgramError{File: "a.nc"}), 422, CodeInvalidProgram},

@@ -30,7 +30,8 @@ type JobService interface {
 	// StartJob queues a run of the job from source line fromLine (0: the
 	// beginning) and returns it. Errors: jobs.ErrNotFound; jobs.ErrInvalid
 	// for a line outside the program; jobs.ErrBusy while another run is
-	// active; grbl.ErrAlarm or grbl.ErrDisconnected when the machine cannot
+	// active; grbl.ErrAlarm, grbl.ErrNotIdle or grbl.ErrNotHomed (homing
+	// enabled, not homed) or grbl.ErrDisconnected when the machine cannot
 	// run it.
 	StartJob(ctx context.Context, id jobs.ID, fromLine int) (jobs.Run, error)
 }
@@ -191,6 +192,12 @@ type MachineStatus struct {
 	State string `json:"state"`
 	// SubState is the Hold:N or Door:N code, -1 when there is none.
 	SubState int `json:"sub_state"`
+	// HomingEnabled is the board's $22=1.
+	HomingEnabled bool `json:"homing_enabled"`
+	// Homed says a homing cycle completed since kerf connected and no
+	// alarm or spontaneous reset has lost the position since; with homing
+	// enabled a job starts only on a homed machine.
+	Homed bool `json:"homed"`
 	// MPos and WPos are the machine and work positions in mm (X, Y, Z).
 	MPos []float64 `json:"mpos,omitempty"`
 	WPos []float64 `json:"wpos,omitempty"`

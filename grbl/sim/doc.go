@@ -67,6 +67,9 @@
 //
 //	err := sim.ServePTY(ctx, "/tmp/ttyGRBL", m) // kerf sim --pty /tmp/ttyGRBL
 //
+// or, to know when a host may open the port, (&sim.PTY{Path: p, Machine: m,
+// Ready: func(dev string) { … }}).Serve(ctx).
+//
 // # Time
 //
 // The board runs on the time package, scaled by Options.Speed (Speed 10

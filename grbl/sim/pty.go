@@ -15,22 +15,48 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ServePTY exposes m on a pseudo-terminal: it creates one, makes path a
-// symlink to its slave device (/dev/pts/N) and relays bytes between the
-// slave and the board until ctx is cancelled, then removes the symlink.
+// ServePTY exposes m on a pseudo-terminal at path: it is PTY.Serve with
+// no Ready callback.
+func ServePTY(ctx context.Context, path string, m *Machine) error {
+	return (&PTY{Path: path, Machine: m}).Serve(ctx)
+}
+
+// PTY exposes a Machine on a pseudo-terminal, for any serial program. Set
+// the fields, then call Serve.
+type PTY struct {
+	// Path is where the symlink to the slave device (/dev/pts/N) goes. It
+	// must not exist unless it is a symlink (a stale one from an earlier
+	// run is replaced).
+	Path string
+	// Machine is the board behind the port.
+	Machine *Machine
+	// Ready, when set, is called with the slave device's name each time
+	// the symlink has been made (at start, and again after every replug),
+	// before any host can have opened it through Path: from then on a host
+	// may open Path. It runs on Serve's goroutine and must not block.
+	Ready func(device string)
+}
+
+// Serve makes the pseudo-terminal and the symlink to it and relays bytes
+// between the slave and the board until ctx is cancelled or the Machine is
+// closed, then removes the symlink.
 //
 // Each time a host opens the port the board resets and prints its banner,
 // as an Arduino does on DTR; a host may close and re-open the port at will.
-// While m is unplugged the pseudo-terminal is gone (the host's reads fail
-// and path disappears); on replug a new one is made behind the same path.
+// While the Machine is unplugged the pseudo-terminal is gone (the host's
+// reads fail and Path disappears); on replug a new one is made behind the
+// same path.
 //
-// ServePTY returns nil when ctx is cancelled, or an error if the
-// pseudo-terminal or the symlink cannot be made. path must not exist
-// unless it is a symlink (a stale one from an earlier run is replaced).
-func ServePTY(ctx context.Context, path string, m *Machine) error {
+// Serve returns nil when ctx is cancelled or the Machine closed, or an
+// error if the pseudo-terminal or the symlink cannot be made.
+func (p *PTY) Serve(ctx context.Context) error {
+	if p.Machine == nil || p.Path == "" {
+		return errors.New("sim: pty: Path and Machine are required")
+	}
+	m := p.Machine
 	plug := m.plugEvents()
 	for {
-		if err := servePTYOnce(ctx, path, m); err != nil {
+		if err := p.serveOnce(ctx); err != nil {
 			return err
 		}
 		if ctx.Err() != nil {
@@ -53,9 +79,10 @@ func ServePTY(ctx context.Context, path string, m *Machine) error {
 	}
 }
 
-// servePTYOnce runs one pseudo-terminal until ctx ends (nil) or the machine
+// serveOnce runs one pseudo-terminal until ctx ends (nil) or the machine
 // is unplugged (nil, ctx still live).
-func servePTYOnce(ctx context.Context, path string, m *Machine) error {
+func (p *PTY) serveOnce(ctx context.Context) error {
+	path, m := p.Path, p.Machine
 	master, slave, err := openPTY()
 	if err != nil {
 		return err
@@ -70,6 +97,9 @@ func servePTYOnce(ctx context.Context, path string, m *Machine) error {
 		return err
 	}
 	defer os.Remove(path)
+	if p.Ready != nil {
+		p.Ready(slave)
+	}
 	for {
 		select {
 		case <-ctx.Done():

@@ -14,21 +14,39 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// servePTY serves m on a pseudo-terminal in a temporary directory until
+// ctx ends. ready receives the slave device each time the symlink is made;
+// done receives Serve's result.
+func servePTY(ctx context.Context, t *testing.T, m *Machine) (path string, ready <-chan string, done <-chan error) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), "ttyGRBL")
+	readyC := make(chan string, 4)
+	doneC := make(chan error, 1)
+	p := &PTY{Path: path, Machine: m, Ready: func(dev string) { readyC <- dev }}
+	go func() { doneC <- p.Serve(ctx) }()
+	return path, readyC, doneC
+}
+
+// awaitReady waits until the symlink to the pseudo-terminal exists.
+func awaitReady(t *testing.T, ready <-chan string, done <-chan error) {
+	t.Helper()
+	select {
+	case dev := <-ready:
+		if !strings.HasPrefix(dev, "/dev/pts/") {
+			t.Fatalf("Ready(%q): not a pts device", dev)
+		}
+	case err := <-done:
+		t.Fatalf("Serve returned before the pty was ready: %v", err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("pty not ready within 5 s")
+	}
+}
+
 // openSerial opens the pty like a plain serial program: os.OpenFile, then
 // raw mode through termios.
 func openSerial(tb testing.TB, path string) *os.File {
 	tb.Helper()
-	var f *os.File
-	var err error
-	// The symlink appears once ServePTY has made the pty: wait for it.
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		f, err = os.OpenFile(path, os.O_RDWR|unix.O_NOCTTY, 0)
-		if err == nil || time.Now().After(deadline) {
-			break
-		}
-		<-time.After(10 * time.Millisecond)
-	}
+	f, err := os.OpenFile(path, os.O_RDWR|unix.O_NOCTTY, 0)
 	if err != nil {
 		tb.Fatalf("open %s: %v", path, err)
 	}
@@ -72,10 +90,9 @@ func readLines(tb testing.TB, r *bufio.Reader, f *os.File, last string) []string
 
 func TestServePTY(t *testing.T) {
 	m := mustMachine(t, Options{})
-	path := filepath.Join(t.TempDir(), "ttyGRBL")
 	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- ServePTY(ctx, path, m) }()
+	path, ready, done := servePTY(ctx, t, m)
+	awaitReady(t, ready, done)
 
 	for round := 0; round < 2; round++ { // close and re-open: banner each time
 		f := openSerial(t, path)
@@ -110,11 +127,10 @@ func TestServePTY(t *testing.T) {
 
 func TestServePTYUnplug(t *testing.T) {
 	m := mustMachine(t, Options{})
-	path := filepath.Join(t.TempDir(), "ttyGRBL")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	done := make(chan error, 1)
-	go func() { done <- ServePTY(ctx, path, m) }()
+	path, ready, done := servePTY(ctx, t, m)
+	awaitReady(t, ready, done)
 	f := openSerial(t, path)
 	r := bufio.NewReader(f)
 	readLines(t, r, f, "Grbl 1.1h ['$' for help]")
@@ -125,6 +141,7 @@ func TestServePTYUnplug(t *testing.T) {
 	}
 	f.Close()
 	m.Replug()
+	awaitReady(t, ready, done) // a new pty behind the same path
 	f = openSerial(t, path)
 	defer f.Close()
 	r = bufio.NewReader(f)
@@ -152,9 +169,8 @@ func TestServePTYReturnsWhenMachineCloses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "ttyGRBL")
-	done := make(chan error, 1)
-	go func() { done <- ServePTY(context.Background(), path, m) }()
+	path, ready, done := servePTY(context.Background(), t, m)
+	awaitReady(t, ready, done)
 	f := openSerial(t, path)
 	defer f.Close()
 	readLines(t, bufio.NewReader(f), f, "Grbl 1.1h ['$' for help]")

@@ -12,12 +12,6 @@ import (
 	"github.com/kerf-cnc/kerf/grbl"
 )
 
-// GRBL 1.1 spindle override bytes that package grbl does not name.
-const (
-	rtSpindleOvMinus10 byte = 0x9B
-	rtSpindleOvPlus1   byte = 0x9C
-)
-
 // overrideBytes maps Override's target and op to GRBL's real-time byte.
 var overrideBytes = map[string]map[string]byte{
 	"feed": {
@@ -28,8 +22,8 @@ var overrideBytes = map[string]map[string]byte{
 		"reset": grbl.RTRapidOv100, "100": grbl.RTRapidOv100, "50": grbl.RTRapidOv50, "25": grbl.RTRapidOv25,
 	},
 	"spindle": {
-		"reset": grbl.RTSpindleOv100, "+10": grbl.RTSpindleOvPlus10, "-10": rtSpindleOvMinus10,
-		"+1": rtSpindleOvPlus1, "-1": grbl.RTSpindleOvMinus1,
+		"reset": grbl.RTSpindleOv100, "+10": grbl.RTSpindleOvPlus10, "-10": grbl.RTSpindleOvMinus10,
+		"+1": grbl.RTSpindleOvPlus1, "-1": grbl.RTSpindleOvMinus1,
 	},
 }
 
@@ -104,6 +98,22 @@ func (m *Machine) link(op string) (*grbl.Conn, error) {
 	return conn, nil
 }
 
+// manualCommand runs fn on the current link as the manual command op
+// (named kind while it runs): refused with a *BusyError while a lease is
+// held, and keeping Acquire from succeeding until fn returns.
+func (m *Machine) manualCommand(op, kind string, fn func(conn *grbl.Conn) error) error {
+	end, err := m.beginManual(kind)
+	if err != nil {
+		return err
+	}
+	defer end()
+	conn, err := m.link(op)
+	if err != nil {
+		return err
+	}
+	return fn(conn)
+}
+
 // freshStatus asks for a status report; if none comes within two poll
 // timeouts (GRBL does not answer '?' while homing or in a limit lock-up)
 // it returns the last one known.
@@ -158,60 +168,50 @@ func (m *Machine) requireState(ctx context.Context, conn *grbl.Conn, op string, 
 // take a minute: only ctx bounds it. It needs $22=1 (else
 // ErrHomingDisabled) and the board Idle or in Alarm; a homing failure
 // returns the alarm (ALARM:6-9, matching grbl.ErrAlarm).
+//
+// Once it succeeds the machine counts as homed (Status.Homed) until an
+// alarm or a reset loses the position (see grbl.Conn.Homed).
 func (m *Machine) Home(ctx context.Context) error {
 	const op = "home ($H)"
-	end, err := m.beginManual("home")
-	if err != nil {
-		return err
-	}
-	defer end()
-	conn, err := m.link(op)
-	if err != nil {
-		return err
-	}
-	if m.settingsOf(conn)[22] != 1 {
-		return fmt.Errorf("%s: %w: set $22=1 if the machine has limit switches", op, ErrHomingDisabled)
-	}
-	if err := m.requireState(ctx, conn, op, grbl.StateIdle, grbl.StateAlarm); err != nil {
-		return err
-	}
-	m.log.Info("homing", logKeyPort, m.Name)
-	_, err = conn.Command(ctx, "$H")
-	var ge *grbl.Error
-	switch {
-	case errors.As(err, &ge) && ge.Code == 5:
-		return fmt.Errorf("%s: %w: %w", op, ErrHomingDisabled, err)
-	case errors.Is(err, grbl.ErrDisconnected), errors.Is(err, grbl.ErrClosed), ctx.Err() != nil:
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	// The alarm lock is known to be gone only with the next report; a
-	// failed cycle (ALARM:6-9) leaves the board in Alarm.
-	m.freshStatus(ctx, conn)
-	if aerr := conn.AlarmError(); aerr != nil {
-		return fmt.Errorf("%s: %w", op, aerr)
-	}
-	if err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	return nil
+	return m.manualCommand(op, "home", func(conn *grbl.Conn) error {
+		if conn.Settings()[22] != 1 {
+			return fmt.Errorf("%s: %w: set $22=1 if the machine has limit switches", op, ErrHomingDisabled)
+		}
+		if err := m.requireState(ctx, conn, op, grbl.StateIdle, grbl.StateAlarm); err != nil {
+			return err
+		}
+		m.log.Info("homing", logKeyPort, m.Name)
+		_, err := conn.Command(ctx, "$H")
+		var ge *grbl.Error
+		switch {
+		case errors.As(err, &ge) && ge.Code == 5:
+			return fmt.Errorf("%s: %w: %w", op, ErrHomingDisabled, err)
+		case errors.Is(err, grbl.ErrDisconnected), errors.Is(err, grbl.ErrClosed), ctx.Err() != nil:
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		// The alarm lock is known to be gone only with the next report; a
+		// failed cycle (ALARM:6-9) leaves the board in Alarm.
+		m.freshStatus(ctx, conn)
+		if aerr := conn.AlarmError(); aerr != nil {
+			return fmt.Errorf("%s: %w", op, aerr)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		return nil
+	})
 }
 
-// Unlock clears an alarm lock ($X) without homing.
+// Unlock clears an alarm lock ($X) without homing. It does not make the
+// machine homed.
 func (m *Machine) Unlock(ctx context.Context) error {
 	const op = "unlock ($X)"
-	end, err := m.beginManual("unlock")
-	if err != nil {
-		return err
-	}
-	defer end()
-	conn, err := m.link(op)
-	if err != nil {
-		return err
-	}
-	if _, err := conn.Command(ctx, "$X"); err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	return nil
+	return m.manualCommand(op, "unlock", func(conn *grbl.Conn) error {
+		if _, err := conn.Command(ctx, "$X"); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		return nil
+	})
 }
 
 // Reset switches the router off, soft-resets the board (0x18) and waits
@@ -241,27 +241,20 @@ func (m *Machine) Jog(ctx context.Context, j JogSpec) error {
 		return fmt.Errorf("jog: %w", err)
 	}
 	op := "jog " + strings.TrimPrefix(line, "$J=")
-	end, err := m.beginManual("jog")
-	if err != nil {
-		return err
-	}
-	defer end()
-	conn, err := m.link(op)
-	if err != nil {
-		return err
-	}
-	if err := m.requireState(ctx, conn, op, grbl.StateIdle, grbl.StateJog); err != nil {
-		return err
-	}
-	_, err = conn.Command(ctx, line)
-	var ge *grbl.Error
-	switch {
-	case errors.As(err, &ge) && ge.Code == 15:
-		return fmt.Errorf("%s: %w (soft limits are on): %w", op, ErrJogLimit, err)
-	case err != nil:
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	return nil
+	return m.manualCommand(op, "jog", func(conn *grbl.Conn) error {
+		if err := m.requireState(ctx, conn, op, grbl.StateIdle, grbl.StateJog); err != nil {
+			return err
+		}
+		_, err := conn.Command(ctx, line)
+		var ge *grbl.Error
+		switch {
+		case errors.As(err, &ge) && ge.Code == 15:
+			return fmt.Errorf("%s: %w (soft limits are on): %w", op, ErrJogLimit, err)
+		case err != nil:
+			return fmt.Errorf("%s: %w", op, err)
+		}
+		return nil
+	})
 }
 
 // JogCancel cancels a jog and drops the queued ones (0x85). GRBL ignores it
@@ -320,7 +313,7 @@ func (m *Machine) Settings(ctx context.Context) ([]Setting, error) {
 	if err != nil {
 		return nil, err
 	}
-	return settingsList(m.settingsOf(conn)), nil
+	return settingsList(conn.Settings()), nil
 }
 
 // SetSetting writes $n=value. It needs the board Idle or in Alarm and no
@@ -336,67 +329,21 @@ func (m *Machine) SetSetting(ctx context.Context, n int, value string) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
-	end, err := m.beginManual(op)
-	if err != nil {
-		return err
-	}
-	defer end()
-	conn, err := m.link(op)
-	if err != nil {
-		return err
-	}
-	if err := m.requireState(ctx, conn, op, grbl.StateIdle, grbl.StateAlarm); err != nil {
-		return err
-	}
-	line := "$" + strconv.Itoa(n) + "=" + v
-	if _, err := conn.Command(ctx, line); err != nil {
-		return fmt.Errorf("%s: %w", op, err)
-	}
-	m.log.Info("setting written", logKeyOp, line)
-	if err := m.refreshSettings(ctx, conn); err != nil {
-		return fmt.Errorf("%s: written, but reading the settings back failed: %w", op, err)
-	}
-	return nil
-}
-
-// refreshSettings re-reads "$$" into the Machine's copy of the settings
-// (the link's own cache only learns the value written).
-func (m *Machine) refreshSettings(ctx context.Context, conn *grbl.Conn) error {
-	rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	resp, err := conn.Command(rctx, "$$")
-	if err != nil {
-		return err
-	}
-	got := map[int]float64{}
-	for _, msg := range resp.Lines {
-		if s, ok := msg.(grbl.Setting); ok && s.Num >= 0 {
-			got[s.Num] = s.Value
+	return m.manualCommand(op, op, func(conn *grbl.Conn) error {
+		if err := m.requireState(ctx, conn, op, grbl.StateIdle, grbl.StateAlarm); err != nil {
+			return err
 		}
-	}
-	m.mu.Lock()
-	if m.conn == conn {
-		m.settings = got
-		if m.board != nil {
-			m.board.HomingEnabled = got[22] == 1
+		line := "$" + strconv.Itoa(n) + "=" + v
+		if _, err := conn.Command(ctx, line); err != nil {
+			return fmt.Errorf("%s: %w", op, err)
 		}
-	}
-	m.mu.Unlock()
-	return nil
-}
-
-// settingsOf returns the settings last read back from conn, or the link's
-// own cache before any write.
-func (m *Machine) settingsOf(conn *grbl.Conn) map[int]float64 {
-	m.mu.Lock()
-	if m.conn == conn && m.settings != nil {
-		cp := make(map[int]float64, len(m.settings))
-		for k, v := range m.settings {
-			cp[k] = v
+		m.log.Info("setting written", logKeyOp, line)
+		// The link's cache learns every "$N=value" line of the answer.
+		rctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if _, err := conn.Command(rctx, "$$"); err != nil {
+			return fmt.Errorf("%s: written, but reading the settings back failed: %w", op, err)
 		}
-		m.mu.Unlock()
-		return cp
-	}
-	m.mu.Unlock()
-	return conn.Settings()
+		return nil
+	})
 }

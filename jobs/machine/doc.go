@@ -29,6 +29,12 @@
 //	defer release()
 //	conn, signals, err := m.Conn()            // ErrNotConnected while no board answers
 //
+// Status says, besides the link and the latest report, whether the machine
+// is homed: a $H (Home) completed on the current link and no alarm or
+// spontaneous reset has lost the position since (grbl.Conn.Homed). A new
+// link starts not homed. The job runner refuses to start a job on a
+// machine with homing enabled ($22=1) that is not homed.
+//
 // # Relay fail-safe
 //
 // The relay is switched off on every disconnect, failed connect attempt,

@@ -68,7 +68,6 @@ type Machine struct {
 	conn        *grbl.Conn
 	sig         *runner.Signals
 	board       *BoardInfo
-	settings    map[int]float64 // read back after SetSetting; nil: conn.Settings()
 	lastErr     error
 	changed     time.Time
 	lease       *lease
@@ -188,7 +187,9 @@ func (m *Machine) Status() Status {
 	m.mu.Unlock()
 
 	st.Connected = true
+	board.HomingEnabled = conn.Settings()[22] == 1 // live: $22 may have been written since
 	st.Board = &board
+	st.Homed = conn.Homed()
 	report := conn.Status()
 	st.Report, st.Raw = reportOf(report), report
 	if !report.At.IsZero() {
@@ -264,7 +265,7 @@ func (m *Machine) connect(ctx context.Context) (*grbl.Conn, error) {
 	now := m.Now()
 	board := boardInfo(conn.Info(), now)
 	m.mu.Lock()
-	m.conn, m.sig, m.board, m.settings = conn, sig, &board, nil
+	m.conn, m.sig, m.board = conn, sig, &board
 	m.lastErr = nil
 	m.changed = now
 	m.announced, m.announcedUp = true, true
@@ -313,7 +314,7 @@ func (m *Machine) drop(conn *grbl.Conn, why string, cause error) {
 	}
 	m.mu.Lock()
 	if m.conn == conn {
-		m.conn, m.sig, m.board, m.settings = nil, nil, nil, nil
+		m.conn, m.sig, m.board = nil, nil, nil
 	}
 	m.lastErr = err
 	m.changed = m.Now()

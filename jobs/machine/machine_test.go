@@ -319,6 +319,41 @@ func TestHome(t *testing.T) {
 	})
 }
 
+// Status.Homed: not at connect, not after $X, yes after $H and after a
+// soft reset while idle, not after the link is lost and made again.
+func TestHomedStatus(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := mustOpen(t, sim.Options{Profile: "3018pro"})
+		ctx := context.Background()
+		steps := []struct {
+			name string
+			do   func() error
+			want bool
+		}{
+			{"connected", func() error { return nil }, false},
+			{"unlocked", func() error { return r.m.Unlock(ctx) }, false},
+			{"homed", func() error { return r.m.Home(ctx) }, true},
+			{"reset while idle", func() error { return r.m.Reset(ctx) }, true},
+			{"reconnected", func() error {
+				r.board.Unplug()
+				r.next(t, TopicDisconnected)
+				r.board.Replug()
+				r.next(t, TopicConnected)
+				return nil
+			}, false},
+		}
+		for _, s := range steps {
+			if err := s.do(); err != nil {
+				t.Fatalf("%s: %v", s.name, err)
+			}
+			st := r.m.Status()
+			if st.Homed != s.want || !st.Board.HomingEnabled {
+				t.Fatalf("%s: homed %v (homing enabled %v), want homed %v", s.name, st.Homed, st.Board.HomingEnabled, s.want)
+			}
+		}
+	})
+}
+
 func TestHomeDisabled(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		r := mustOpen(t, sim.Options{})

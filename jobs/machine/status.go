@@ -44,6 +44,11 @@ type Status struct {
 	// Alarm is set while the board is in alarm: which one and how to clear
 	// it.
 	Alarm *AlarmInfo `json:"alarm,omitempty"`
+	// Homed says the machine completed a homing cycle ($H) since the link
+	// came up and has not lost its position since (an alarm that stops
+	// motion abruptly, a reset the board did by itself). With homing
+	// enabled (Board.HomingEnabled) a job starts only on a homed machine.
+	Homed bool `json:"homed"`
 	// Board is what the handshake learned; nil when disconnected.
 	Board *BoardInfo `json:"board,omitempty"`
 	// LeasedBy names the lease holder ("" when the machine is free).
@@ -119,7 +124,7 @@ type BoardInfo struct {
 	// character-counting budget in use.
 	PlannerBlocks int `json:"planner_blocks,omitempty"`
 	RXBufferSize  int `json:"rx_buffer_size"`
-	// HomingEnabled is $22=1.
+	// HomingEnabled is $22=1, as the board last reported or accepted it.
 	HomingEnabled bool `json:"homing_enabled"`
 	// ConnectedAt is when the handshake finished.
 	ConnectedAt time.Time `json:"connected_at"`

@@ -19,6 +19,11 @@ import (
 func (s *Service) execute(ctx context.Context, ar *activeRun, job jobs.Job, run jobs.Run, conn *grbl.Conn, sig *Signals, gopts gcode.Options) {
 	res, err := s.stream(ctx, ar, job, run, conn, sig, gopts)
 	s.relayOff("run ended")
+	if err == nil && res != nil {
+		// Completed: every line has run, the trailing comments and blank
+		// lines that send nothing included.
+		res.LastAcked, res.LastExecuted = job.Lines, job.Lines
+	}
 	state, reason := outcome(err)
 	s.finish(context.WithoutCancel(ctx), run.ID, state, reason, res)
 }

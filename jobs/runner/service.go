@@ -184,9 +184,10 @@ func (s *Service) Close() error {
 
 // ---- jobs ----
 
-// AddJob reads a program, checks it against GRBL 1.1 (generic settings:
-// the live machine is checked again at start), stores its body and a job
-// record. A program with errors is refused with a *ProgramError.
+// AddJob reads a program, checks it against GRBL 1.1 (with the connected
+// board's settings, see addOptions: the live machine is checked again at
+// start), stores its body and a job record. A program with errors is
+// refused with a *ProgramError.
 func (s *Service) AddJob(ctx context.Context, name string, body io.Reader) (jobs.Job, error) {
 	limit := s.MaxUpload
 	if limit <= 0 {
@@ -214,7 +215,7 @@ func (s *Service) AddJob(ctx context.Context, name string, body io.Reader) (jobs
 		return jobs.Job{}, err
 	}
 	defer f.Close()
-	rep, err := gcode.Check(f, name, gcode.Options{})
+	rep, err := gcode.Check(f, name, s.addOptions())
 	if err != nil {
 		return jobs.Job{}, fmt.Errorf("check %s: %w", name, err)
 	}
@@ -226,6 +227,22 @@ func (s *Service) AddJob(ctx context.Context, name string, body io.Reader) (jobs
 		return jobs.Job{}, err
 	}
 	return s.Store.CreateJob(ctx, jobs.Job{Name: name, SHA256: sha, Size: size, Lines: rep.Lines, Check: check})
+}
+
+// addOptions are the check options for a new job: the connected board's
+// settings, which are this machine's; with no board connected GRBL's
+// defaults without a travel ($130-$132 unknown), since a generic 200 mm
+// travel would refuse programs a bigger machine runs. The travel is held
+// against the live machine at start either way.
+func (s *Service) addOptions() gcode.Options {
+	if conn, _, err := s.Link.Conn(); err == nil {
+		return gcode.Options{Settings: gcode.Settings(conn.Settings())}
+	}
+	set := gcode.DefaultSettings()
+	for i := range 3 {
+		set[gcode.SetTravelX+i] = 0
+	}
+	return gcode.Options{Settings: set}
 }
 
 func mostlyText(b []byte) bool {
@@ -303,6 +320,9 @@ func (s *Service) StartJob(ctx context.Context, id jobs.ID, fromLine int) (jobs.
 	if err := conn.CheckIdle(ctx); err != nil {
 		return jobs.Run{}, fmt.Errorf("machine not ready: %w", err)
 	}
+	if err := checkHomed(conn); err != nil {
+		return jobs.Run{}, err
+	}
 	release, err := s.Link.Acquire(ctx, "run of job "+job.Name)
 	if err != nil {
 		return jobs.Run{}, err
@@ -344,6 +364,17 @@ func (s *Service) StartJob(ctx context.Context, id jobs.ID, fromLine int) (jobs.
 		s.execute(rctx, ar, job, run, conn, sig, gopts)
 	}()
 	return run, nil
+}
+
+// checkHomed refuses a machine with homing enabled ($22=1) that has not
+// been homed since kerf connected to it or since it lost its position: its
+// machine coordinates, and so the travel and soft-limit checks, mean
+// nothing yet.
+func checkHomed(conn *grbl.Conn) error {
+	if conn.Settings()[22] != 1 || conn.Homed() {
+		return nil
+	}
+	return fmt.Errorf("machine not ready: %w: homing is enabled ($22=1) and the machine has not been homed since kerf connected to it or since it last lost its position; home it (kerf machine home), then start the job again", grbl.ErrNotHomed)
 }
 
 func (s *Service) preflight(job jobs.Job, gopts gcode.Options) error {

@@ -328,26 +328,35 @@ func TestM0AndToolChange(t *testing.T) {
 		f.svc.ToolChange = &[3]float64{-5, -5, -1}
 		ctx := context.Background()
 		prog := "G21 G90\nT1 M6\nM3 S1000\nG1 X-10 F600\nM0\nG1 Y-10\nT2 M6\nG1 X-20\nM5\nM30\n"
+		states := make(chan RunEvent, 64) // run.state events, published after the store has them
+		f.svc.Publish = func(topic string, data any) {
+			if ev, ok := data.(RunEvent); ok && topic == "run.state" {
+				states <- ev
+			}
+		}
 		run, err := f.svc.StartJob(ctx, f.add(t, "tc.nc", prog).ID, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		waitReason := func(part string) {
 			t.Helper()
-			for i := 0; i < 200; i++ {
-				r, err := f.store.Run(ctx, run.ID)
-				if err != nil {
-					t.Fatal(err)
+			timeout := time.After(time.Hour) // virtual
+			for {
+				select {
+				case ev := <-states:
+					if ev.Run != run.ID {
+						continue
+					}
+					if ev.State == jobs.StatePaused && strings.Contains(ev.Reason, part) {
+						return
+					}
+					if ev.State.Terminal() {
+						t.Fatalf("run ended %s: %s", ev.State, ev.Reason)
+					}
+				case <-timeout:
+					t.Fatalf("never paused with %q", part)
 				}
-				if r.State == jobs.StatePaused && strings.Contains(r.Reason, part) {
-					return
-				}
-				if r.State.Terminal() {
-					t.Fatalf("run ended %s: %s", r.State, r.Reason)
-				}
-				time.Sleep(100 * time.Millisecond) // virtual time: the machine moves meanwhile
 			}
-			t.Fatalf("never paused with %q", part)
 		}
 		waitReason("tool change at line 2: load tool 1")
 		if _, err := f.svc.ResumeRun(ctx, run.ID); err != nil {
