@@ -95,7 +95,7 @@ func TestFaultLongHugeUploadRSS(t *testing.T) {
 	}
 	hwm1, rss1 := procKB(t, pid, "VmHWM"), procKB(t, pid, "VmRSS")
 	t.Logf("1 GiB chunked upload: 413 after %v, %d MiB sent; daemon VmHWM %d → %d kB (+%d kB), VmRSS %d → %d kB",
-		took, (size-body.left)>>20, hwm0, hwm1, hwm1-hwm0, rss0, rss1)
+		took, body.sent.Load()>>20, hwm0, hwm1, hwm1-hwm0, rss0, rss1)
 	if hwm1-hwm0 > 32<<10 {
 		t.Errorf("the daemon's peak RSS grew by %d kB during the upload: want < 32 MiB", hwm1-hwm0)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -285,7 +287,7 @@ func (r *faultRig) aftermath(id jobs.ID, want expectRun, recover func()) {
 	}
 }
 
-// boardState is the simulated board's state and reset count.
+// board is the simulated board's counters and state.
 func (r *faultRig) board() sim.Stats { return r.d.simM.Stats() }
 
 // waitConnected returns once the supervisor has a working link again.
@@ -566,11 +568,13 @@ func (r *faultRig) socketHTTP() *http.Client {
 }
 
 // chunkedBody generates n bytes of G-code on the fly; no file, no buffer
-// of its size.
+// of its size. The HTTP transport reads it on its own goroutine, possibly
+// still after the answer came back: sent is what it has taken so far.
 type chunkedBody struct {
 	left int64
 	line []byte
 	off  int
+	sent atomic.Int64
 }
 
 func (b *chunkedBody) Read(p []byte) (int, error) {
@@ -587,6 +591,7 @@ func (b *chunkedBody) Read(p []byte) (int, error) {
 		b.left -= int64(c)
 		b.off = (b.off + c) % len(b.line)
 	}
+	b.sent.Add(int64(n))
 	return n, nil
 }
 
@@ -617,7 +622,7 @@ func TestFaultHugeUpload(t *testing.T) {
 			if status != http.StatusRequestEntityTooLarge || !strings.Contains(msg, "64 MiB") {
 				t.Fatalf("status %d %q, want 413 naming the 64 MiB limit", status, msg)
 			}
-			sent := size - body.left
+			sent := body.sent.Load()
 			if sent > 96<<20 {
 				t.Errorf("the client sent %d MiB before the refusal, want ≤ limit + slack", sent>>20)
 			}
@@ -701,27 +706,27 @@ func apiCall(r *faultRig, i int, job jobs.Job, run jobs.ID) error {
 	case 0:
 		j, err := r.c.Job(ctx, job.ID)
 		if err != nil || j.SHA256 != job.SHA256 {
-			return errors.Join(errors.New("call "+itoa(i)+": job "+job.ID.String()+" wrong"), err)
+			return fmt.Errorf("call %d: job %s = %+v, %v", i, job.ID, j, err)
 		}
 	case 1:
 		got, err := r.c.Run(ctx, run)
 		if err != nil || got.JobID != job.ID || (got.State != jobs.StateRunning && got.State != jobs.StateCompleted) {
-			return errors.Join(errors.New("call "+itoa(i)+": run "+run.String()+" = "+string(got.State)), err)
+			return fmt.Errorf("call %d: run %s = %s of job %s, %v", i, run, got.State, got.JobID, err)
 		}
 	case 2:
 		st, err := r.c.MachineStatus(ctx)
 		if err != nil || !st.Connected {
-			return errors.Join(errors.New("call "+itoa(i)+": machine status not connected"), err)
+			return fmt.Errorf("call %d: machine status %+v, %v", i, st, err)
 		}
 	case 3:
 		js, err := r.c.Jobs(ctx, jobs.Page{Limit: 10})
 		if err != nil || !slices.ContainsFunc(js, func(j jobs.Job) bool { return j.ID == job.ID }) {
-			return errors.Join(errors.New("call "+itoa(i)+": job list misses "+job.ID.String()), err)
+			return fmt.Errorf("call %d: job list (%d jobs) misses %s, %v", i, len(js), job.ID, err)
 		}
 	case 4:
 		rs, err := r.c.Runs(ctx, jobs.RunFilter{JobID: job.ID})
 		if err != nil || !slices.ContainsFunc(rs, func(x jobs.Run) bool { return x.ID == run }) {
-			return errors.Join(errors.New("call "+itoa(i)+": run list misses "+run.String()), err)
+			return fmt.Errorf("call %d: run list (%d runs) misses %s, %v", i, len(rs), run, err)
 		}
 	}
 	return nil
