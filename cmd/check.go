@@ -27,6 +27,7 @@ type checkOptions struct {
 	SafeZ          float64
 	MaxDiagnostics int
 	AssumeReset    bool
+	SpindleRelay   bool
 }
 
 func newCmdCheck(ios IOStreams) *cobra.Command {
@@ -56,13 +57,14 @@ Exit status: 0 clean, 1 errors found, 2 a file could not be read.`,
 	f.StringVar(&opts.WorkOffset, "work-offset", "", "G54 offset in machine coordinates \"x,y,z\" (mm); enables the soft-limit check")
 	f.Float64Var(&opts.SafeZ, "safe-z", gcode.DefaultSafeZ, "work Z (mm) at or above which the tool counts as retracted")
 	f.IntVar(&opts.MaxDiagnostics, "max-diagnostics", 1000, "most diagnostics kept per file (all are counted)")
+	f.BoolVar(&opts.SpindleRelay, "relay", false, "GRBL's spindle output switches the router's SSR (relay.mode sense): warn where S is below $30, which GRBL outputs as PWM (pair with --settings or --profile for the machine's $30)")
 	f.BoolVar(&opts.AssumeReset, "assume-reset", false, "the sender soft-resets GRBL first and no $N startup block sets a mode: the wire form may drop words that repeat GRBL's reset state")
 	return c
 }
 
 // gcodeOptions turns the flags into gcode.Options.
 func (o *checkOptions) gcodeOptions() (gcode.Options, error) {
-	g := gcode.Options{SafeZ: o.SafeZ, MaxDiagnostics: o.MaxDiagnostics, AssumeReset: o.AssumeReset}
+	g := gcode.Options{SafeZ: o.SafeZ, MaxDiagnostics: o.MaxDiagnostics, AssumeReset: o.AssumeReset, SpindleRelay: o.SpindleRelay}
 	if o.Profile != "" && o.SettingsFile != "" {
 		return g, errors.New("--profile and --settings are mutually exclusive")
 	}

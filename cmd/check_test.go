@@ -31,6 +31,7 @@ func TestCheckCommand(t *testing.T) {
 	clean := writeFile(t, dir, "clean.nc", "G21 G90\n(cut)\nM3 S1000\nG0 Z5\nG1 Z-1 F100\nG1 X10.000 Y0.000\nG0 Z5\nM5\nM30\n")
 	bad := writeFile(t, dir, "bad.nc", "G21\nG81 X1 Y1 Z-1 R1 F100\n")
 	settings := writeFile(t, dir, "settings.txt", "$130=5\n$131=5\n$132=5\n")
+	relaySettings := writeFile(t, dir, "relay.txt", "$30=12000\n$31=0\n")
 	wireDir := filepath.Join(dir, "wire")
 	if err := os.Mkdir(wireDir, 0o755); err != nil {
 		t.Fatal(err)
@@ -51,6 +52,9 @@ func TestCheckCommand(t *testing.T) {
 		{"settings travel", []string{"check", "--settings", settings, clean}, 1, []string{"spans 10.000 mm in X, more than the machine's 5 mm travel ($130)"}, nil},
 		{"bad work offset", []string{"check", "--work-offset", "1,2", clean}, 2, nil, []string{"want x,y,z"}},
 		{"soft limits (homing on: machine coordinates are real)", []string{"check", "--profile", "3018pro", "--work-offset", "-2,-100,-10", clean}, 1, []string{"beyond the travel"}, nil},
+		{"relay: S1000 is $30 by default", []string{"check", "--relay", clean}, 0, []string{clean + ": ok: 9 lines, 0 errors"}, nil},
+		{"relay: S below the machine's $30", []string{"check", "--relay", "--settings", relaySettings, clean}, 0,
+			[]string{clean + ":3:4: warning: S1000 is below $30=12000: GRBL outputs the spindle as ~1 kHz PWM (duty 9 %)"}, nil},
 		{"no args", []string{"check"}, 1, nil, []string{"requires at least 1 arg"}},
 		{"wire into dir", []string{"check", "--wire", wireDir, clean, bad}, 1, nil, []string{bad + " has errors; no wire form written"}},
 		{"wire file with several inputs", []string{"check", "--wire", filepath.Join(dir, "x.nc"), clean, clean}, 2, nil, []string{"must be an existing directory"}},

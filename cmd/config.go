@@ -8,6 +8,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/kerf-cnc/kerf/jobs/probe"
 )
 
 // Config is everything `kerf serve` can be told. DefaultConfig gives the
@@ -42,6 +44,11 @@ type Config struct {
 	ToolChangeY       float64
 	ToolChangeZ       float64
 	ToolChangeEnabled bool
+
+	Probe         probe.Setup   // the reference probe ([probe])
+	DriftEnabled  bool          // Z-drift checkpoints during runs
+	DriftInterval time.Duration // least run time between checkpoints
+	DriftLimitUM  float64       // absolute drift limit (µm) that aborts a run
 }
 
 // DefaultConfig returns the embedded defaults: the built-in simulator of a
@@ -241,6 +248,30 @@ var configKeys = []configKey{
 		func(c *Config, v any) error { return asFloat(v, &c.ToolChangeY) }},
 	{"runner.tool_change_z", -1.0, "Tool-change position, machine Z (mm).",
 		func(c *Config, v any) error { return asFloat(v, &c.ToolChangeZ) }},
+
+	{"probe.x", -10.0, "Reference probe: machine X (mm) of the touch plate or tool setter fixed to the spoilboard.",
+		func(c *Config, v any) error { return asFloat(v, &c.Probe.X) }},
+	{"probe.y", -10.0, "Reference probe: machine Y (mm) of the plate.",
+		func(c *Config, v any) error { return asFloat(v, &c.Probe.Y) }},
+	{"probe.plate", 10.0, "Plate thickness (mm); reported with the touch, drift does not depend on it.",
+		func(c *Config, v any) error { return asFloat(v, &c.Probe.Plate) }},
+	{"probe.safe_z", -1.0, "Machine Z (mm) the tool travels at to and from the plate.",
+		func(c *Config, v any) error { return asFloat(v, &c.Probe.SafeZ) }},
+	{"probe.feed", 100.0, "Feed (mm/min) of the first, fast touch (G38.2).",
+		func(c *Config, v any) error { return asFloat(v, &c.Probe.Feed) }},
+	{"probe.slow_feed", 20.0, "Feed (mm/min) of the second, precise touch; at most probe.feed.",
+		func(c *Config, v any) error { return asFloat(v, &c.Probe.SlowFeed) }},
+	{"probe.back_off", 1.0, "Lift (mm) above the first touch before the second (more than the overshoot of a touch at probe.feed).",
+		func(c *Config, v any) error { return asFloat(v, &c.Probe.BackOff) }},
+	{"probe.max_travel", 40.0, "How far (mm) below probe.safe_z the first touch may go before GRBL gives up (ALARM:5: a failed checkpoint).",
+		func(c *Config, v any) error { return asFloat(v, &c.Probe.MaxTravel) }},
+
+	{"drift.enabled", false, "Z-drift tracking: probe the reference before each run and at safe points during it (jobs may opt out with `kerf job add --no-drift`).",
+		func(c *Config, v any) error { return asBool(v, &c.DriftEnabled) }},
+	{"drift.interval", "2m", "Least run time between two drift checkpoints (\"0s\": at every safe point); the one after the last cut always happens.",
+		func(c *Config, v any) error { return asDuration(v, &c.DriftInterval) }},
+	{"drift.limit_um", 100.0, "Absolute drift limit (µm): a checkpoint beyond ± this aborts the run (feed hold, router off, retracted).",
+		func(c *Config, v any) error { return asFloat(v, &c.DriftLimitUM) }},
 }
 
 // LoadConfigFile lays the file's values over c.
@@ -367,7 +398,26 @@ func (c Config) Validate() error {
 			return bad(k.key, k.v, "must be a finite number")
 		}
 	}
+	if err := c.Probe.Validate(); err != nil {
+		var fe *probe.FieldError
+		if errors.As(err, &fe) {
+			return bad("probe."+fe.Field, probeField(c.Probe, fe.Field), "%s", fe.Problem)
+		}
+		return bad("probe", nil, "%v", err)
+	}
+	if c.DriftInterval < 0 || c.DriftInterval > 24*time.Hour {
+		return bad("drift.interval", c.DriftInterval, "must be between 0s and 24h")
+	}
+	if math.IsNaN(c.DriftLimitUM) || c.DriftLimitUM <= 0 || c.DriftLimitUM > 10000 {
+		return bad("drift.limit_um", c.DriftLimitUM, "must be above 0 and at most 10000 µm")
+	}
 	return nil
+}
+
+// probeField returns the value of a probe setup field by its config name.
+func probeField(p probe.Setup, field string) float64 {
+	return map[string]float64{"x": p.X, "y": p.Y, "plate": p.Plate, "safe_z": p.SafeZ, "feed": p.Feed,
+		"slow_feed": p.SlowFeed, "back_off": p.BackOff, "max_travel": p.MaxTravel}[field]
 }
 
 // UseSim reports whether the built-in simulator stands in for a board.

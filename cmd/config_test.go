@@ -3,6 +3,7 @@ package cmd
 import (
 	"bytes"
 	"errors"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -101,6 +102,14 @@ func TestValidateNamesKey(t *testing.T) {
 		{func(c *Config) { c.RXBuffer = 12 }, "machine.rx_buffer"},
 		{func(c *Config) { c.LogLevel = "loud" }, "log_level"},
 		{func(c *Config) { c.MaxUpload = 10 }, "server.max_upload"},
+		{func(c *Config) { c.Probe.SlowFeed = 500 }, "probe.slow_feed"},
+		{func(c *Config) { c.Probe.Feed = 0 }, "probe.feed"},
+		{func(c *Config) { c.Probe.BackOff = 0 }, "probe.back_off"},
+		{func(c *Config) { c.Probe.MaxTravel = 0.5 }, "probe.max_travel"},
+		{func(c *Config) { c.Probe.Plate = -2 }, "probe.plate"},
+		{func(c *Config) { c.Probe.X = math.Inf(1) }, "probe.x"},
+		{func(c *Config) { c.DriftInterval = -time.Second }, "drift.interval"},
+		{func(c *Config) { c.DriftLimitUM = 0 }, "drift.limit_um"},
 	} {
 		t.Run(tc.key, func(t *testing.T) {
 			c := DefaultConfig()
@@ -111,5 +120,28 @@ func TestValidateNamesKey(t *testing.T) {
 				t.Fatalf("Validate() = %v, want a ConfigError for %s", err, tc.key)
 			}
 		})
+	}
+}
+
+func TestProbeAndDriftKeys(t *testing.T) {
+	c := DefaultConfig()
+	if c.DriftEnabled || c.DriftLimitUM != 100 || c.DriftInterval != 2*time.Minute || c.Probe.MaxTravel != 40 {
+		t.Fatalf("defaults: enabled=%v limit=%v interval=%v probe=%+v", c.DriftEnabled, c.DriftLimitUM, c.DriftInterval, c.Probe)
+	}
+	src := "[probe]\nx = -280.5\ny = -170\nslow_feed = 10\n[drift]\nenabled = true\ninterval = \"30s\"\nlimit_um = 50\n"
+	if err := loadConfig(&c, strings.NewReader(src), "kerf.toml"); err != nil {
+		t.Fatal(err)
+	}
+	if c.Probe.X != -280.5 || c.Probe.Y != -170 || c.Probe.SlowFeed != 10 || !c.DriftEnabled || c.DriftInterval != 30*time.Second || c.DriftLimitUM != 50 {
+		t.Fatalf("loaded: %+v enabled=%v interval=%v limit=%v", c.Probe, c.DriftEnabled, c.DriftInterval, c.DriftLimitUM)
+	}
+	err := loadConfig(&c, strings.NewReader("[drift]\nlimit_um = \"big\"\n"), "kerf.toml")
+	if err == nil || !strings.Contains(err.Error(), "kerf.toml:2: config drift.limit_um") {
+		t.Fatalf("bad value: %v, want the file, line and key", err)
+	}
+	c = DefaultConfig()
+	c.Probe.SlowFeed = 500
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "config probe.slow_feed = 500: must be above 0 and at most feed (100 mm/min)") {
+		t.Fatalf("Validate = %v", err)
 	}
 }

@@ -54,6 +54,8 @@ type jobAddOptions struct {
 	Name   string
 	Start  bool
 	JSON   bool
+	// NoDrift opts the job out of Z-drift checkpoints.
+	NoDrift bool
 }
 
 func newCmdJobAdd(ios IOStreams, co *clientOptions, runF func(context.Context, *jobAddOptions) error) *cobra.Command {
@@ -79,6 +81,7 @@ its problems are printed as FILE:LINE:COL and the command exits with 1.`,
 	cmd.Flags().StringVar(&o.Name, "name", "", "job name (default: the file's base name)")
 	cmd.Flags().BoolVar(&o.Start, "start", false, "queue a run of the job right away")
 	cmd.Flags().BoolVar(&o.JSON, "json", false, "print the job as JSON (with the run when --start)")
+	cmd.Flags().BoolVar(&o.NoDrift, "no-drift", false, "no Z-drift checkpoints for this job (no reference probe either)")
 	return cmd
 }
 
@@ -99,7 +102,7 @@ func jobAddRun(ctx context.Context, ios IOStreams, o *jobAddOptions) error {
 	if name == "" {
 		name = filepath.Base(o.File)
 	}
-	job, err := c.AddJob(ctx, name, f)
+	job, err := c.AddJobWith(ctx, name, f, web.AddJobOptions{NoDrift: o.NoDrift})
 	if err != nil {
 		var ae *web.APIError
 		if errors.As(err, &ae) {
@@ -265,6 +268,9 @@ func jobShowRun(ctx context.Context, ios IOStreams, o *jobShowOptions) error {
 	fmt.Fprintf(tw, "size\t%s\n", sizeText(job.Size))
 	fmt.Fprintf(tw, "sha256\t%s\n", job.SHA256)
 	fmt.Fprintf(tw, "added\t%s\n", job.Created.Local().Format(time.DateTime))
+	if job.NoDrift {
+		fmt.Fprintf(tw, "drift\toff for this job (added with --no-drift)\n")
+	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -282,7 +288,10 @@ func jobShowRun(ctx context.Context, ios IOStreams, o *jobShowOptions) error {
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%d\t%s\n", r.ID, r.State, started, r.LastExecutedLine, job.Lines, r.Reason)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return showRunDrift(ctx, c, ios.Out, runs)
 }
 
 // jobStartOptions are the inputs of "kerf job start".
@@ -648,7 +657,7 @@ func jobWatchRun(ctx context.Context, ios IOStreams, o *jobWatchOptions) error {
 		}
 		select {
 		case m := <-msgs:
-			if !eventConcerns(m, run.ID) {
+			if p.drift(m, run.ID) || !eventConcerns(m, run.ID) {
 				continue
 			}
 		case <-tick.C:

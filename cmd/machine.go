@@ -48,7 +48,7 @@ func newCmdMachine(ios IOStreams) *cobra.Command {
 			},
 		})
 	}
-	cmd.AddCommand(newCmdMachineJog(ios, co, nil), newCmdMachineSettings(ios, co, nil))
+	cmd.AddCommand(newCmdMachineJog(ios, co, nil), newCmdMachineSettings(ios, co, nil), newCmdMachineProbe(ios, co))
 	return cmd
 }
 

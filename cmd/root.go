@@ -47,6 +47,7 @@ func NewCmdRoot(ios IOStreams) *cobra.Command {
 		newCmdJob(ios),
 		newCmdStatus(ios),
 		newCmdMachine(ios),
+		newCmdRelay(ios),
 		newCmdBackup(ios),
 		newCmdToken(ios),
 		newCmdUser(ios),

@@ -20,6 +20,7 @@ import (
 	"github.com/kerf-cnc/kerf/jobs"
 	"github.com/kerf-cnc/kerf/jobs/events"
 	"github.com/kerf-cnc/kerf/jobs/machine"
+	"github.com/kerf-cnc/kerf/jobs/probe"
 	"github.com/kerf-cnc/kerf/jobs/runner"
 	"github.com/kerf-cnc/kerf/relay"
 	"github.com/kerf-cnc/kerf/web"
@@ -31,6 +32,7 @@ var (
 	_ web.JobService     = (*runner.Service)(nil)
 	_ web.RunService     = (*runner.Service)(nil)
 	_ web.MachineService = (*machineService)(nil)
+	_ web.RelayService   = (*relayService)(nil)
 	_ web.EventSource    = (*events.Hub)(nil)
 	_ web.Backupper      = (*jobs.Store)(nil)
 	_ web.TokenStore     = (*jobs.Store)(nil)
@@ -204,7 +206,8 @@ func openDaemon(ctx context.Context, ios IOStreams, cfg Config, opts *serveOptio
 			}
 			faults = append(faults, f)
 		}
-		d.simM, err = sim.New(sim.Options{Profile: cfg.SimProfile, Speed: cfg.SimSpeed, Faults: faults, WorkOffsets: simWorkOffsets(cfg.SimProfile)})
+		d.simM, err = sim.New(sim.Options{Profile: cfg.SimProfile, Speed: cfg.SimSpeed, Faults: faults, WorkOffsets: simWorkOffsets(cfg.SimProfile),
+			Probe: simPlate(cfg.Probe)})
 		if err != nil {
 			return nil, err
 		}
@@ -238,6 +241,9 @@ func openDaemon(ctx context.Context, ios IOStreams, cfg Config, opts *serveOptio
 		Publish: func(topic string, data any) { d.hub.Publish(topic, data) },
 		Logger:  d.log.With("system", "runner"),
 	}
+	if cfg.DriftEnabled {
+		d.runner.Drift = &runner.DriftConfig{Probe: cfg.Probe, Interval: cfg.DriftInterval, LimitUM: cfg.DriftLimitUM}
+	}
 	if err := d.runner.Open(ctx); err != nil {
 		return nil, err
 	}
@@ -247,7 +253,9 @@ func openDaemon(ctx context.Context, ios IOStreams, cfg Config, opts *serveOptio
 	d.server.Addr = cfg.Listen
 	d.server.Jobs, d.server.Runs = d.runner, d.runner
 	d.server.Machine = newMachineService(d.machine, d.router, d.runner.ActiveRun)
+	d.server.Relay = &relayService{r: d.runner}
 	d.server.Events = d.hub
+	d.server.Drift = &driftService{m: d.machine, store: d.store, setup: cfg.Probe, now: time.Now}
 	d.server.Backups, d.server.Tokens, d.server.Users = d.store, d.store, d.store
 	d.server.UI, d.server.UIDir = ui.FS(), opts.UIDir
 	d.server.MaxUpload = cfg.MaxUpload
@@ -324,7 +332,7 @@ func (d *daemon) openRelay(cfg Config) error {
 		return err
 	}
 	d.router.SenseTimeout = cfg.SenseTimeout
-	d.router.OnEvent = func(e relay.Event) { d.hub.Publish("relay.switch", e) }
+	d.router.OnEvent = func(e relay.Event) { d.hub.Publish(TopicRelay, e) }
 	return nil
 }
 
@@ -341,6 +349,14 @@ func simWorkOffsets(profile string) *[6][3]float64 {
 		o[0][i] = -st.Get(130+i) + 5
 	}
 	return &o
+}
+
+// simPlate is the simulator's touch plate: a 30 mm square centred on the
+// configured probe point, its top half the probe travel below probe.safe_z,
+// so that the reference probe touches it there as on the real machine.
+func simPlate(p probe.Setup) sim.ProbeSurface {
+	top := p.SafeZ - p.MaxTravel/2
+	return sim.PlateAndStock(p.X-15, p.Y-15, p.X+15, p.Y+15, top, nil)
 }
 
 // memOutput is the simulator's stand-in for the relay's GPIO output.

@@ -115,13 +115,7 @@ func relayStatus(r *relay.Router) web.RelayStatus {
 	if r == nil {
 		return web.RelayStatus{Mode: relay.ModeNone.String()}
 	}
-	rs := web.RelayStatus{Mode: r.Mode().String()}
-	if r.Mode() == relay.ModeNone {
-		return rs
-	}
-	commanded, sensed := r.State()
-	rs.Commanded, rs.Sensed = &commanded, sensed
-	return rs
+	return webRelayStatus(r.Status())
 }
 
 // apiError keeps an error's message and adds the web sentinel that picks

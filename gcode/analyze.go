@@ -12,26 +12,23 @@ func (e *engine) analyse(line int) Action {
 	st, pre, eff := &e.in.st, &e.pre, &e.in.eff
 	rep := e.rep
 	var act Action
-	for k := 0; k < e.ws.n; k++ {
-		w := &e.ws.w[k]
-		switch w.letter {
-		case 'G':
-			if w.val == 20 || w.val == 21 {
-				e.unitsSeen = true
-				if w.val == 20 {
-					e.units |= 2
-				} else {
-					e.units |= 1
-				}
-			}
-		case 'T':
-			if _, ok := e.toolSet[st.tool]; !ok {
-				e.toolSet[st.tool] = struct{}{}
-			}
-		case 'M':
-			if w.val == 1 {
-				act |= ActionOptionalStop
-			}
+	info := &e.in.info
+	if info.cmdWords&(1<<grpUnits) != 0 { // exactly one G20 or G21
+		e.unitsSeen = true
+		if st.inches {
+			e.units |= 2
+		} else {
+			e.units |= 1
+		}
+	}
+	if info.valWords&wT != 0 {
+		if _, ok := e.toolSet[st.tool]; !ok {
+			e.toolSet[st.tool] = struct{}{}
+		}
+	}
+	for k := 0; k < e.ws.n && e.ws.has('M'); k++ {
+		if w := &e.ws.w[k]; w.letter == 'M' && w.val == 1 {
+			act |= ActionOptionalStop
 		}
 	}
 	switch eff.flow {
@@ -64,6 +61,7 @@ func (e *engine) analyse(line int) Action {
 		if st.spindle != 0 && st.speed == 0 {
 			e.diag(line, e.colOf('M'), Warning, 0, "spindle started with S0: set a spindle speed (S) before or with M3/M4")
 		}
+		e.relayDuty(line)
 		rep.SpindleEventsN++
 		if len(rep.SpindleEvents) < e.opts.MaxEvents {
 			rep.SpindleEvents = append(rep.SpindleEvents, ev)
@@ -71,6 +69,7 @@ func (e *engine) analyse(line int) Action {
 		e.pl.sync()
 	} else if st.spindle != 0 && st.speed != pre.speed && !e.laser {
 		e.pl.sync()
+		e.relayDuty(line)
 	}
 	if eff.wcoChanged {
 		e.lastOK = false // the same machine point has new work coordinates
@@ -93,24 +92,26 @@ func (e *engine) analyse(line int) Action {
 		e.diag(line, 1, Warning, 0, "motion before any G20/G21: the units are whatever the controller was left in (G21 mm after a reset)")
 	}
 	if !e.lastOK || eff.from != e.last {
-		e.addPoint(line, eff.from)
+		var w [3]float64
+		e.addPoint(line, &eff.from, &w)
 	}
 	switch eff.move {
 	case moveRapid, moveProbe:
 		if eff.hasVia {
-			e.addPoint(line, eff.via)
-			e.pl.line(sub(eff.via, eff.from), 0, true, 0)
-			e.pl.line(sub(eff.target, eff.via), 0, true, 0)
+			var w [3]float64
+			e.addPoint(line, &eff.via, &w)
+			e.pl.move(&eff.from, &eff.via, 0, true, 0)
+			e.pl.move(&eff.via, &eff.target, 0, true, 0)
 		} else if eff.move == moveRapid {
-			e.pl.line(sub(eff.target, eff.from), 0, true, 0)
+			e.pl.move(&eff.from, &eff.target, 0, true, 0)
 		} else {
-			e.pl.line(sub(eff.target, eff.from), eff.feed, false, 0)
+			e.pl.move(&eff.from, &eff.target, eff.feed, false, 0)
 			e.pl.sync()
 		}
-		if eff.move == moveRapid && eff.target[2] < eff.from[2] && e.workZ(eff.target) < 0 {
+		if eff.move == moveRapid && eff.target[2] < eff.from[2] && e.workZ(&eff.target) < 0 {
 			e.plunges++
 			if e.plunges <= maxPlungeWarnings {
-				e.diag(line, e.colOf('Z'), Warning, 0, fmt.Sprintf("rapid (G0) plunge to Z%.3f, below Z0: a rapid move into the stock", e.workZ(eff.target)))
+				e.diag(line, e.colOf('Z'), Warning, 0, fmt.Sprintf("rapid (G0) plunge to Z%.3f, below Z0: a rapid move into the stock", e.workZ(&eff.target)))
 			}
 		}
 	case moveLinear:
@@ -119,14 +120,17 @@ func (e *engine) analyse(line int) Action {
 		if eff.inverse {
 			inv = 1 / eff.feed
 		}
-		e.pl.line(sub(eff.target, eff.from), eff.feed, false, inv)
+		e.pl.move(&eff.from, &eff.target, eff.feed, false, inv)
 	case moveArc:
 		e.feed(eff)
 		e.arc(line, eff)
 	}
-	e.addPoint(line, eff.target)
+	// Points go by pointer and are filled element by element: copying a
+	// [3]float64 just written element by element stalls on store forwarding.
+	var w [3]float64
+	e.addPoint(line, &eff.target, &w)
 	e.last, e.lastOK = eff.target, true
-	e.safePoint(line, eff.target)
+	e.safePoint(line, &w, &eff.target)
 	return act
 }
 
@@ -170,7 +174,8 @@ func (e *engine) arc(line int, eff *effect) {
 			p[a0] = c0 + eff.radius*math.Cos(qa)
 			p[a1] = c1 + eff.radius*math.Sin(qa)
 			p[al] = eff.from[al] + (eff.target[al]-eff.from[al])*d/math.Abs(ang)
-			e.addPoint(line, p)
+			var w [3]float64
+			e.addPoint(line, &p, &w)
 		}
 	}
 	feed, inv := eff.feed, 0.0
@@ -191,30 +196,38 @@ func (e *engine) arc(line int, eff *effect) {
 			p[a0] = c0 + r0*cosT - r1*sinT
 			p[a1] = c1 + r0*sinT + r1*cosT
 			p[al] = eff.from[al] + lin*float64(i)
-			e.pl.line(sub(p, prev), feed, false, inv)
-			prev = p
+			e.pl.move(&prev, &p, feed, false, inv)
+			prev[0], prev[1], prev[2] = p[0], p[1], p[2]
 		}
 	}
-	e.pl.line(sub(eff.target, prev), feed, false, inv)
+	e.pl.move(&prev, &eff.target, feed, false, inv)
 }
 
-func sub(a, b [3]float64) [3]float64 { return [3]float64{a[0] - b[0], a[1] - b[1], a[2] - b[2]} }
-
-func (e *engine) work(p [3]float64) [3]float64 {
+// workOf stores machine point p in work coordinates in w.
+func (e *engine) workOf(p, w *[3]float64) {
 	st := &e.in.st
-	w := [3]float64{p[0] - st.wcs[0] - st.g92[0], p[1] - st.wcs[1] - st.g92[1], p[2] - st.wcs[2] - st.g92[2] - st.tlo}
-	return w
+	w[0] = p[0] - st.wcs[0] - st.g92[0]
+	w[1] = p[1] - st.wcs[1] - st.g92[1]
+	w[2] = p[2] - st.wcs[2] - st.g92[2] - st.tlo
 }
 
-func (e *engine) workZ(p [3]float64) float64 { return e.work(p)[2] }
+// workZ returns the work Z of machine point p.
+func (e *engine) workZ(p *[3]float64) float64 {
+	st := &e.in.st
+	return p[2] - st.wcs[2] - st.g92[2] - st.tlo
+}
 
-func (e *engine) addPoint(line int, p [3]float64) {
+// addPoint adds machine point p to the bounds and stores it in work
+// coordinates in w.
+func (e *engine) addPoint(line int, p, w *[3]float64) {
+	e.workOf(p, w)
 	e.rep.Bounds.Machine.add(p, line)
-	e.rep.Bounds.Work.add(e.work(p), line)
+	e.rep.Bounds.Work.add(w, line)
 }
 
-func (e *engine) safePoint(line int, p [3]float64) {
-	w := e.work(p)
+// safePoint records machine point p (w in work coordinates) as a safe point
+// when it ends a retract from below the safe Z.
+func (e *engine) safePoint(line int, w, p *[3]float64) {
 	if w[2] < e.opts.SafeZ {
 		e.belowSafe = true
 		return
@@ -225,7 +238,7 @@ func (e *engine) safePoint(line int, p [3]float64) {
 	e.belowSafe = false
 	e.rep.SafePointsN++
 	if len(e.rep.SafePoints) < e.opts.MaxEvents {
-		e.rep.SafePoints = append(e.rep.SafePoints, SafePoint{Line: line, Work: w, Machine: p})
+		e.rep.SafePoints = append(e.rep.SafePoints, SafePoint{Line: line, Work: *w, Machine: *p})
 	}
 }
 
@@ -303,6 +316,7 @@ func (e *engine) finish() {
 	if n := e.plunges - maxPlungeWarnings; n > 0 {
 		e.diag(0, 0, Warning, 0, fmt.Sprintf("%d more rapid (G0) plunges below Z0 not listed", n))
 	}
+	e.relayDutySummary()
 	e.travelCheck()
 }
 
@@ -360,19 +374,20 @@ func (tp *timeProfile) add(line int, seconds float64) {
 		tp.stride = 1
 		tp.points = make([]TimePoint, 0, maxTimePoints)
 	}
-	if line%tp.stride != 0 {
+	// stride is a power of two: a mask instead of a division per line.
+	if line&(tp.stride-1) != 0 {
 		return
 	}
 	if len(tp.points) == maxTimePoints {
 		tp.stride *= 2
 		kept := tp.points[:0]
 		for _, p := range tp.points {
-			if p.Line%tp.stride == 0 {
+			if p.Line&(tp.stride-1) == 0 {
 				kept = append(kept, p)
 			}
 		}
 		tp.points = kept
-		if line%tp.stride != 0 {
+		if line&(tp.stride-1) != 0 {
 			return
 		}
 	}

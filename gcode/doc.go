@@ -50,9 +50,10 @@
 // kept; only repeats go. Axis words go only when the target equals the
 // position on an axis whose position is anchored by an earlier absolute move
 // (never after a probe, a work-offset change or a `$` command), or in G91
-// when the increment is zero. G40, G61, G91.1 and M1 are always dropped (GRBL
-// has no other mode, or ignores them). M6 is removed: GRBL rejects it and the
-// sender performs the change (see ActionToolChange).
+// when the increment is zero; a move whose axis words all go keeps the
+// shortest one, since it must name an axis. G40, G61, G91.1 and M1 are
+// always dropped (GRBL has no other mode, or ignores them). M6 is removed:
+// GRBL rejects it and the sender performs the change (see ActionToolChange).
 //
 // # Equivalence
 //
@@ -63,7 +64,9 @@
 // Numbers are compared as GRBL computes them (its read_float: at most 8
 // significant digits, float32 scaling), so a trimmed number is only used when
 // GRBL's float32 value is bit-identical ("0.0010" stays ".0010" because
-// GRBL computes 10*0.01*0.01 and 1*0.01*0.1 to different floats).
+// GRBL computes 10*0.01*0.01 and 1*0.01*0.1 to different floats). A test
+// works out the fewest bytes any equivalent line can take for every G0/G1
+// move of the corpus; the wire form takes exactly that (docs/performance.md).
 //
 // # Analysis assumptions
 //

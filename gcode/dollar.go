@@ -51,9 +51,10 @@ func (e *engine) dollar(line int, bad bool) (lineKind, error) {
 		}
 		if e.in.eff.move != moveNone {
 			e.rep.Moves++
-			e.addPoint(line, e.in.eff.from)
-			e.pl.line(sub(e.in.eff.target, e.in.eff.from), e.in.eff.feed, false, 0)
-			e.addPoint(line, e.in.eff.target)
+			var w [3]float64
+			e.addPoint(line, &e.in.eff.from, &w)
+			e.pl.move(&e.in.eff.from, &e.in.eff.target, e.in.eff.feed, false, 0)
+			e.addPoint(line, &e.in.eff.target, &w)
 			e.out.Motion = true
 		}
 		e.pl.sync()

@@ -3,7 +3,6 @@ package gcode
 import (
 	"fmt"
 	"io"
-	"math"
 )
 
 // maxPlungeWarnings bounds the rapid-plunge warnings listed one by one (3D
@@ -43,6 +42,7 @@ type engine struct {
 	mute     bool       // diagnostics are only counted now: skip their text
 	laser    bool       // $32=1
 	plunges  int        // rapid plunges below Z0 seen
+	relayPWM int        // spindle speeds an SSR would see as PWM (Options.SpindleRelay)
 	last     [3]float64 // last point added to the bounds
 	lastOK   bool
 	executed bool // the current line is G-code that exec accepted
@@ -167,15 +167,14 @@ func (e *engine) step() (lineKind, error) {
 		e.diag(line, ws.errCol, Error, 11, fmt.Sprintf("more than %d words in one line", maxWords))
 		return lineError, nil
 	}
-	for k := 0; k < ws.n; k++ {
-		if w := &ws.w[k]; math.IsInf(w.val, 0) {
-			e.diag(line, int(w.col), Error, 0, fmt.Sprintf("%c value is out of range for GRBL's 32-bit floats", w.letter))
-			return lineError, nil
-		}
+	if ws.inf >= 0 {
+		w := &ws.w[ws.inf]
+		e.diag(line, int(w.col), Error, 0, fmt.Sprintf("%c value is out of range for GRBL's 32-bit floats", w.letter))
+		return lineError, nil
 	}
 	// Strip M6: the sender performs tool changes.
 	var act Action
-	for k := 0; k < ws.n; k++ {
+	for k := 0; k < ws.n && ws.has('M'); k++ {
 		if w := &ws.w[k]; w.letter == 'M' && w.val == 6 {
 			act |= ActionToolChange
 			copy(ws.w[k:ws.n], ws.w[k+1:ws.n])
@@ -210,9 +209,12 @@ func (e *engine) step() (lineKind, error) {
 		e.pl.sync()
 	}
 	eff := &e.in.eff
-	e.out = WireLine{Source: line, Actions: act, Tool: e.in.st.tool, SendAlone: eff.sendAlone, Motion: eff.move != moveNone}
+	// Field by field: a composite literal is built in a temporary and copied.
+	out := &e.out
+	*out = WireLine{}
+	out.Source, out.Actions, out.Tool, out.SendAlone, out.Motion = line, act, e.in.st.tool, eff.sendAlone, eff.move != moveNone
 	if act.Has(ActionSpindleOn) {
-		e.out.Spindle = e.in.st.speed
+		out.Spindle = e.in.st.speed
 	}
 	if bad {
 		return lineError, nil
@@ -233,7 +235,7 @@ func isPrinterM(iv int) bool {
 
 // printerHint warns once when the file looks like 3D-printer output.
 func (e *engine) printerHint(line int) {
-	if e.warnedPrinter {
+	if e.warnedPrinter || !e.ws.has('E') && !e.ws.has('M') {
 		return
 	}
 	for k := 0; k < e.ws.n; k++ {

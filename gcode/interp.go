@@ -201,6 +201,9 @@ func trunc8(v float32) (int, bool) {
 
 // mantissaOf is GRBL's round(100*(value - int_value)).
 func mantissaOf(v float32, iv int) int {
+	if v == float32(iv) {
+		return 0 // an integer code: the common case
+	}
 	m := float32(100) * (v - float32(iv))
 	return int(math.Round(float64(m)))
 }
@@ -656,6 +659,11 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 					if xyz == cur.pos {
 						return in.fail(gerr{33, colOf(wR), "R arc ends where it starts: GRBL cannot build it"})
 					}
+					if x == 0 && y == 0 {
+						// Only the helix axis moves: GRBL's centre formula
+						// divides 0 by 0 and the arc is undefined.
+						return in.fail(gerr{33, colOf(wR), fmt.Sprintf("R arc ends where it starts in the %s plane (only the helix axis moves): GRBL cannot place its centre", planeName(blk.plane))})
+					}
 					if blk.inches {
 						r *= mmPerInch
 					}
@@ -730,10 +738,17 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 	}
 
 	// STEP 4: execute.
-	e := effect{from: cur.pos, flow: flow, axis0: int8(a0), axis1: int8(a1), axisLin: int8(aLin)}
-	in.info = blockInfo{axisCommand: axisCmd, axisWords: axisWords, ijkWords: ijkWords, nonModal: nonModal,
-		cmdWords: cmdWords, valWords: allVal,
-		explicitMotion: explicitMotion, feedMode: blk.inverse, blockFeed: f}
+	// No check fails from here on. in.eff and in.info are filled in place,
+	// field by field: a composite literal would be built in a temporary and
+	// copied, and the copy's wide loads stall on the temporary's byte stores.
+	e := &in.eff
+	*e = effect{}
+	e.from, e.flow, e.axis0, e.axis1, e.axisLin = cur.pos, flow, int8(a0), int8(a1), int8(aLin)
+	info := &in.info
+	*info = blockInfo{}
+	info.axisCommand, info.axisWords, info.ijkWords, info.nonModal = axisCmd, axisWords, ijkWords, nonModal
+	info.cmdWords, info.valWords = cmdWords, allVal
+	info.explicitMotion, info.feedMode, info.blockFeed = explicitMotion, blk.inverse, f
 	cur.inverse = blk.inverse
 	cur.feed = f
 	e.feed, e.inverse, e.incr = f, blk.inverse, blk.incr
@@ -809,8 +824,11 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 			e.move = moveProbe
 		}
 		e.from = cur.pos
-		e.target = xyz
-		cur.pos = xyz
+		// Element by element: xyz was just written so, and a block copy of
+		// it would stall on store forwarding.
+		for i := 0; i < 3; i++ {
+			e.target[i], cur.pos[i] = xyz[i], xyz[i]
+		}
 	}
 	if flow == flowEnd {
 		cur.motion = motionLinear
@@ -825,7 +843,6 @@ func (in *interp) exec(ws *words, jog bool) *gerr {
 		cur.spindle = 0
 		cur.coolant = 0
 	}
-	in.eff = e
 	return nil
 }
 

@@ -53,6 +53,7 @@ func TestGrblErrors(t *testing.T) {
 		{"axis words under G80", []string{"G80 X1"}, 31, 1, "G80"},
 		{"arc without plane axis", []string{"G17 G2 Z1 F100"}, 32, 1, "XY (G17) plane"},
 		{"R arc to itself", []string{"G2 X0 Y0 R5 F100"}, 33, 10, "ends where it starts"},
+		{"R helix without plane travel", []string{"Z1 F1 G2 X0 R0"}, 33, 13, "only the helix axis moves"},
 		{"R too small", []string{"G2 X10 Y0 R2 F100"}, 34, 11, "radius R is smaller"},
 		{"arc without offsets", []string{"G2 X10 Y0 F100"}, 35, 1, "I/J/K offset"},
 		{"arc off circle", []string{"G2 X10 Y0 I3 F100"}, 33, 1, "not on the circle"},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 )
 
 const (
@@ -35,12 +36,14 @@ type lineScanner struct {
 	bytes      int64 // bytes consumed so far
 	nlAt       int   // cached index of the next '\n' at or after start, or -1 if none before nlEnd
 	nlEnd      int
+	crAt       int // cached index of the next '\r' at or after start, or -1 if none before crEnd
+	crEnd      int
 	skipping   bool // discarding the rest of an over-long line
 	wasLong    bool // the line being finished was over-long
 }
 
 func newLineScanner(r io.Reader) *lineScanner {
-	return &lineScanner{r: r, buf: make([]byte, MaxLineBytes+readChunk), nlAt: -1}
+	return &lineScanner{r: r, buf: make([]byte, MaxLineBytes+readChunk), nlAt: -1, crAt: -1}
 }
 
 // fill reads more data, compacting the buffer first. It returns false when
@@ -56,6 +59,10 @@ func (s *lineScanner) fill() bool {
 			s.nlAt -= s.start
 		}
 		s.nlEnd -= s.start
+		if s.crAt >= 0 {
+			s.crAt -= s.start
+		}
+		s.crEnd -= s.start
 		s.start = 0
 	}
 	for empty := 0; s.end < len(s.buf); {
@@ -98,6 +105,27 @@ func (s *lineScanner) findNL() int {
 	return -1
 }
 
+// findCR returns the index of the next '\r' at or after s.start and before
+// lim, or -1. Like findNL it remembers how far the buffer holds none, so a
+// file without CRs costs one search per buffer, not one per line.
+func (s *lineScanner) findCR(lim int) int {
+	if s.crAt < s.start {
+		from := s.start
+		if s.crAt < 0 && s.crEnd > from {
+			from = s.crEnd
+		}
+		if i := bytes.IndexByte(s.buf[from:s.end], '\r'); i >= 0 {
+			s.crAt = from + i
+		} else {
+			s.crAt, s.crEnd = -1, s.end
+		}
+	}
+	if s.crAt >= s.start && s.crAt < lim {
+		return s.crAt
+	}
+	return -1
+}
+
 // next returns the next line without its terminator. long reports a line
 // longer than MaxLineBytes: its text was skipped without being buffered and
 // text is empty. ok is false at the end of input.
@@ -124,8 +152,7 @@ func (s *lineScanner) next() (text []byte, long bool, ok bool) {
 		if nl >= 0 {
 			lim = nl
 		}
-		seg := s.buf[s.start:lim]
-		if cr := bytes.IndexByte(seg, '\r'); cr >= 0 && cr <= MaxLineBytes {
+		if cr := s.findCR(lim) - s.start; cr >= 0 && cr <= MaxLineBytes {
 			// A run of CRs, then an optional LF, ends the line.
 			j := s.start + cr
 			for j < s.end && s.buf[j] == '\r' {
@@ -238,55 +265,43 @@ func lexClassTable() (t [256]uint8) {
 }
 
 // lex pre-filters raw into l.
+//
+// The loop keeps plain code bytes with one table look-up each; comments are
+// skipped with bytes.IndexByte rather than byte by byte.
 func (l *lexed) lex(raw []byte) {
 	if !l.classReady {
 		l.class, l.classReady = lexClassTable(), true
 	}
-	l.n, l.total = 0, 0
 	l.comment = false
 	l.nulCol, l.nonASCIICol, l.realtimeCol, l.blockDeleteCol, l.unterminatedCol, l.slashCol = 0, 0, 0, 0, 0, 0
 	l.percent, l.checksum = false, false
-	paren, semi := false, false
-	parenCol := 0
-	for i, c := range raw {
-		if paren {
-			if c == ')' {
-				paren = false
-			} else if c == 0 && l.nulCol == 0 {
-				l.nulCol = i + 1
-			}
-			continue
+	class := &l.class
+	code, col := l.code[:], l.col[:]
+	n, over := 0, 0 // kept characters stored, and kept beyond maxCode
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		cls := class[c]
+		if cls == classLower {
+			c -= 'a' - 'A'
+			cls = classKeep
 		}
-		if semi {
-			if c == 0 && l.nulCol == 0 {
-				l.nulCol = i + 1
-			}
-			continue
-		}
-		cls := l.class[c]
 		if cls == classKeep {
-			if l.n < maxCode {
-				l.code[l.n] = c
-				l.col[l.n] = int32(i + 1)
-				l.n++
+			if n < maxCode {
+				code[n] = c
+				col[n] = int32(i + 1)
+				n++
+			} else {
+				over++
 			}
-			l.total++
 			continue
 		}
 		switch cls {
-		case classLower:
-			if l.n < maxCode {
-				l.code[l.n] = c - ('a' - 'A')
-				l.col[l.n] = int32(i + 1)
-				l.n++
-			}
-			l.total++
 		case classSpace:
 			if c == 0 && l.nulCol == 0 {
 				l.nulCol = i + 1
 			}
 		case classSlash:
-			if l.total > 0 {
+			if n+over > 0 {
 				if l.slashCol == 0 {
 					l.slashCol = i + 1
 				}
@@ -294,9 +309,24 @@ func (l *lexed) lex(raw []byte) {
 				l.blockDeleteCol = i + 1
 			}
 		case classParen:
-			paren, parenCol, l.comment = true, i+1, true
+			l.comment = true
+			end := bytes.IndexByte(raw[i+1:], ')')
+			body := raw[i+1:]
+			if end >= 0 {
+				body = body[:end]
+			} else {
+				l.unterminatedCol = i + 1
+			}
+			l.noteNUL(body, i+1)
+			if end < 0 {
+				i = len(raw)
+			} else {
+				i += 1 + end // at the ')'
+			}
 		case classSemi:
-			semi, l.comment = true, true
+			l.comment = true
+			l.noteNUL(raw[i+1:], i+1)
+			i = len(raw)
 		case classHigh:
 			if l.nonASCIICol == 0 {
 				l.nonASCIICol, l.nonASCII = i+1, c
@@ -307,14 +337,23 @@ func (l *lexed) lex(raw []byte) {
 			}
 		}
 	}
-	if paren {
-		l.unterminatedCol = parenCol
-	}
+	l.n, l.total = n, n+over
 	if l.n == 1 && l.code[0] == '%' {
 		l.percent = true
 		return
 	}
 	l.stripChecksum(raw)
+}
+
+// noteNUL records the column of the first NUL byte of a comment body that
+// starts after source column at, unless one was seen before.
+func (l *lexed) noteNUL(body []byte, at int) {
+	if l.nulCol != 0 {
+		return
+	}
+	if j := bytes.IndexByte(body, 0); j >= 0 {
+		l.nulCol = at + j + 1
+	}
 }
 
 // stripChecksum recognises a trailing "*NN" checksum (XOR of every byte
@@ -363,12 +402,17 @@ type words struct {
 	errCol  int
 	errMsg  string
 	tooMany bool
+	inf     int    // index of the first word whose value overflows float32, or -1
+	letters uint32 // bit c-'A' set for each word letter c present
 }
+
+// has reports whether a word with letter c (A-Z) is present.
+func (ws *words) has(c byte) bool { return ws.letters&(1<<(c-'A')) != 0 }
 
 // parse splits pre-filtered code (with the source column of each byte) into
 // words with GRBL's grammar.
 func (ws *words) parse(code []byte, cols []int32) {
-	ws.n, ws.errNum, ws.errCol, ws.errMsg, ws.tooMany = 0, 0, 0, "", false
+	ws.n, ws.errNum, ws.errCol, ws.errMsg, ws.tooMany, ws.inf, ws.letters = 0, 0, 0, "", false, -1, 0
 	for i := 0; i < len(code); {
 		c := code[i]
 		if c < 'A' || c > 'Z' {
@@ -395,8 +439,15 @@ func (ws *words) parse(code []byte, cols []int32) {
 			ws.errCol = int(cols[letterAt])
 			return
 		}
-		ws.w[ws.n] = word{letter: c, col: cols[letterAt], num: num, val: num.value()}
+		val := num.value()
+		// Only a number scaled up by dropped digits can overflow.
+		if num.exp > 0 && ws.inf < 0 && math.IsInf(val, 0) {
+			ws.inf = ws.n
+		}
+		w := &ws.w[ws.n]
+		w.letter, w.col, w.num, w.val = c, cols[letterAt], num, val
 		ws.n++
+		ws.letters |= 1 << (c - 'A')
 	}
 }
 

@@ -1,6 +1,6 @@
 package gcode
 
-import "strconv"
+import "slices"
 
 // maxIntDigits is GRBL's MAX_INT_DIGITS: read_float keeps at most this many
 // digits (leading zeros included) and ignores the rest.
@@ -25,30 +25,38 @@ func readFloat(s []byte, i *int) (number, bool) {
 		p++
 	}
 	ndigit := 0
-	decimal := false
+	v, exp := uint32(0), int8(0)
+	// Integer part: digits past the eighth only scale the value.
 	for ; p < len(s); p++ {
-		c := s[p]
-		if c >= '0' && c <= '9' {
+		d := s[p] - '0'
+		if d > 9 {
+			break
+		}
+		ndigit++
+		if ndigit <= maxIntDigits {
+			v = v*10 + uint32(d)
+		} else {
+			exp++
+		}
+	}
+	// Fraction: digits past the eighth are ignored.
+	if p < len(s) && s[p] == '.' {
+		for p++; p < len(s); p++ {
+			d := s[p] - '0'
+			if d > 9 {
+				break
+			}
 			ndigit++
 			if ndigit <= maxIntDigits {
-				if decimal {
-					n.exp--
-				}
-				n.intval = n.intval*10 + uint32(c-'0')
-			} else if !decimal {
-				n.exp++
+				v = v*10 + uint32(d)
+				exp--
 			}
-			continue
 		}
-		if c == '.' && !decimal {
-			decimal = true
-			continue
-		}
-		break
 	}
 	if ndigit == 0 {
 		return number{}, false
 	}
+	n.intval, n.exp = v, exp
 	*i = p
 	return n, true
 }
@@ -104,32 +112,72 @@ func appendNumber(dst []byte, n number) []byte {
 	return appendDigits(dst, best)
 }
 
-// appendDigits spells n exactly as its digits and exponent say.
+// appendDigits spells n exactly as its digits and exponent say. It sizes
+// the result first and writes it byte by byte: these are a few bytes, and a
+// copy per part would cost a memmove call each.
 func appendDigits(dst []byte, best number) []byte {
-	if best.neg {
-		dst = append(dst, '-')
+	// intval has at most 10 decimal digits; write them right to left.
+	var buf [10]byte
+	i := len(buf)
+	for v := best.intval; ; {
+		i--
+		buf[i] = byte('0' + v%10)
+		v /= 10
+		if v == 0 {
+			break
+		}
 	}
-	var digits [12]byte
-	d := strconv.AppendUint(digits[:0], uint64(best.intval), 10)
+	d := buf[i:]
+	exp := int(best.exp)
+	point := len(d) + exp // digits before the point
+	size := len(d)
 	switch {
-	case best.exp >= 0:
-		dst = append(dst, d...)
-		for e := best.exp; e > 0; e-- {
-			dst = append(dst, '0')
+	case exp >= 0:
+		size += exp // trailing zeros
+	case point <= 0:
+		size += 1 - point // the point and leading zeros
+	default:
+		size++ // the point
+	}
+	if best.neg {
+		size++
+	}
+	dst = slices.Grow(dst, size)
+	out := dst[len(dst) : len(dst)+size]
+	k := 0
+	if best.neg {
+		out[k] = '-'
+		k++
+	}
+	switch {
+	case exp >= 0:
+		for _, c := range d {
+			out[k] = c
+			k++
+		}
+		for ; k < size; k++ {
+			out[k] = '0'
+		}
+	case point <= 0:
+		out[k] = '.'
+		k++
+		for z := point; z < 0; z++ {
+			out[k] = '0'
+			k++
+		}
+		for _, c := range d {
+			out[k] = c
+			k++
 		}
 	default:
-		point := len(d) + int(best.exp) // digits before the point
-		if point <= 0 {
-			dst = append(dst, '.')
-			for ; point < 0; point++ {
-				dst = append(dst, '0')
+		for j, c := range d {
+			if j == point {
+				out[k] = '.'
+				k++
 			}
-			dst = append(dst, d...)
-		} else {
-			dst = append(dst, d[:point]...)
-			dst = append(dst, '.')
-			dst = append(dst, d[point:]...)
+			out[k] = c
+			k++
 		}
 	}
-	return dst
+	return dst[:len(dst)+size]
 }

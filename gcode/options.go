@@ -37,6 +37,10 @@ type Options struct {
 	AssumeReset bool
 	// EnableM7 accepts M7 (builds with ENABLE_M7).
 	EnableM7 bool
+	// SpindleRelay says GRBL's spindle output switches a solid-state relay
+	// (kerf's relay sense mode): a warning marks every spindle speed that
+	// GRBL would output as PWM instead of steadily on (S below $30).
+	SpindleRelay bool
 	// MaxDiagnostics caps the diagnostics a Report keeps (all are counted);
 	// 0 means 1000.
 	MaxDiagnostics int

@@ -18,6 +18,7 @@ type planBlock struct {
 	maxEntrySq float64
 	backSq     float64 // entry limit from the reverse pass
 	entrySq    float64 // planned entry (reverse and forward passes)
+	reachSq    float64 // 2·accel·mm: the squared speed change over the block
 }
 
 // planner estimates run time with GRBL's planner model: trapezoidal
@@ -37,6 +38,9 @@ type planner struct {
 	moving   bool // the planner holds blocks (the next block is not from rest)
 	minutes  float64
 	segments int64
+
+	rootOf, root1 float64 // root's last argument and result
+	rootOK        bool
 }
 
 func newPlanner(s Settings) *planner {
@@ -57,59 +61,49 @@ func newPlanner(s Settings) *planner {
 	return p
 }
 
-// limitByAxis is GRBL's limit_value_by_axis_maximum: the largest value
-// along a unit vector that keeps every axis within max. inv holds 1/|unit[i]|
-// (+Inf for axes that do not move).
-func limitByAxis(max *[3]float64, inv *[3]float64) float64 {
-	v := math.Inf(1)
-	for i := 0; i < 3; i++ {
-		if l := max[i] * inv[i]; l < v {
-			v = l
-		}
-	}
-	return v
+// move adds a straight move from one point to another (mm); see line.
+func (p *planner) move(from, to *[3]float64, rate float64, rapid bool, invMinutes float64) {
+	p.line(to[0]-from[0], to[1]-from[1], to[2]-from[2], rate, rapid, invMinutes)
 }
 
-// invAbs returns 1/|u[i]| per axis, +Inf where u[i] is 0.
-func invAbs(u [3]float64) [3]float64 {
-	var inv [3]float64
-	for i := 0; i < 3; i++ {
-		if u[i] == 0 {
-			inv[i] = math.Inf(1)
-		} else {
-			inv[i] = 1 / math.Abs(u[i])
-		}
-	}
-	return inv
-}
-
-// line adds a straight move of delta mm. rate is mm/min for feed moves; for
+// line adds a straight move of (dx, dy, dz) mm. rate is mm/min for feed moves; for
 // rapid moves it is ignored; invMinutes > 0 gives the inverse-time duration.
-func (p *planner) line(delta [3]float64, rate float64, rapid bool, invMinutes float64) {
-	mm := math.Sqrt(delta[0]*delta[0] + delta[1]*delta[1] + delta[2]*delta[2])
+func (p *planner) line(dx, dy, dz, rate float64, rapid bool, invMinutes float64) {
+	mm := math.Sqrt(dx*dx + dy*dy + dz*dz)
 	if mm == 0 {
 		return
 	}
 	p.segments++
 	k := 1 / mm
-	unit := [3]float64{delta[0] * k, delta[1] * k, delta[2] * k}
-	inv := invAbs(unit)
-	b := planBlock{mm: mm, accel: limitByAxis(&p.accel, &inv)}
-	rapidRate := limitByAxis(&p.maxRate, &inv)
+	var unit [3]float64
+	unit[0], unit[1], unit[2] = dx*k, dy*k, dz*k
+	// GRBL's limit_value_by_axis_maximum for the acceleration and the rapid
+	// rate at once: the largest value along unit that keeps every axis
+	// within its limit. Axes that do not move impose none. Values stay in
+	// locals until the block is written.
+	accel, rapidRate := math.Inf(1), math.Inf(1)
+	for i := 0; i < 3; i++ {
+		if unit[i] == 0 {
+			continue
+		}
+		inv := 1 / math.Abs(unit[i])
+		accel = min(accel, p.accel[i]*inv)
+		rapidRate = min(rapidRate, p.maxRate[i]*inv)
+	}
+	var nominal float64
 	switch {
 	case rapid:
-		b.nominal = rapidRate
+		nominal = rapidRate
 	case invMinutes > 0:
-		b.nominal = math.Min(mm/invMinutes, rapidRate)
+		nominal = min(mm/invMinutes, rapidRate)
 	default:
-		b.nominal = math.Min(rate, rapidRate)
+		nominal = min(rate, rapidRate)
 	}
-	if b.nominal < minFeedRate {
-		b.nominal = minFeedRate
+	if nominal < minFeedRate {
+		nominal = minFeedRate
 	}
-	if !p.moving {
-		b.maxEntrySq = 0
-	} else {
+	maxEntrySq := 0.0
+	if p.moving {
 		cos := -(p.prevUnit[0]*unit[0] + p.prevUnit[1]*unit[1] + p.prevUnit[2]*unit[2])
 		var junctionSq float64
 		switch {
@@ -118,30 +112,41 @@ func (p *planner) line(delta [3]float64, rate float64, rapid bool, invMinutes fl
 		case cos < -0.999999:
 			junctionSq = math.Inf(1)
 		default:
-			ju := [3]float64{unit[0] - p.prevUnit[0], unit[1] - p.prevUnit[1], unit[2] - p.prevUnit[2]}
-			jinv := invAbs(ju)
-			// limitByAxis on the normalised vector: scale by its norm.
-			norm := math.Sqrt(ju[0]*ju[0] + ju[1]*ju[1] + ju[2]*ju[2])
-			ja := limitByAxis(&p.accel, &jinv) * norm
+			ju0, ju1, ju2 := unit[0]-p.prevUnit[0], unit[1]-p.prevUnit[1], unit[2]-p.prevUnit[2]
+			// limit_value_by_axis_maximum on the normalised vector: scale
+			// by its norm.
+			norm := math.Sqrt(ju0*ju0 + ju1*ju1 + ju2*ju2)
+			ja := math.Inf(1)
+			if ju0 != 0 {
+				ja = min(ja, p.accel[0]*(1/math.Abs(ju0)))
+			}
+			if ju1 != 0 {
+				ja = min(ja, p.accel[1]*(1/math.Abs(ju1)))
+			}
+			if ju2 != 0 {
+				ja = min(ja, p.accel[2]*(1/math.Abs(ju2)))
+			}
+			ja *= norm
 			sinHalf := math.Sqrt(0.5 * (1 - cos))
 			junctionSq = ja * p.jd * sinHalf / (1 - sinHalf)
 		}
-		b.maxEntrySq = math.Min(junctionSq, math.Min(b.nominal*b.nominal, p.prevNom*p.prevNom))
+		maxEntrySq = min(junctionSq, min(nominal*nominal, p.prevNom*p.prevNom))
 	}
-	p.prevUnit, p.prevNom, p.moving = unit, b.nominal, true
-	p.push(b)
-}
-
-func (p *planner) at(i int) *planBlock { return &p.ring[(p.head+i)&(len(p.ring)-1)] }
-
-func (p *planner) push(b planBlock) {
-	*p.at(p.n) = b
+	p.prevUnit[0], p.prevUnit[1], p.prevUnit[2] = unit[0], unit[1], unit[2]
+	p.prevNom, p.moving = nominal, true
+	// The block is written in its ring slot (free: n < len(ring) here),
+	// field by field rather than copied.
+	b := p.at(p.n)
+	b.mm, b.nominal, b.accel, b.maxEntrySq, b.backSq, b.entrySq = mm, nominal, accel, maxEntrySq, 0, 0
+	b.reachSq = 2 * accel * mm
 	p.n++
 	p.replan()
 	for p.n > plannerBlocks {
 		p.pop()
 	}
 }
+
+func (p *planner) at(i int) *planBlock { return &p.ring[(p.head+i)&(len(p.ring)-1)] }
 
 // replan runs GRBL's reverse and forward passes over the buffered blocks,
 // assuming the last one ends at rest. Block 0's entry speed is fixed. Like
@@ -153,7 +158,7 @@ func (p *planner) replan() {
 	from := 1
 	for i := p.n - 1; i >= 1; i-- {
 		b := p.at(i)
-		e := exitSq + 2*b.accel*b.mm
+		e := exitSq + b.reachSq
 		if e > b.maxEntrySq {
 			e = b.maxEntrySq
 		}
@@ -167,7 +172,7 @@ func (p *planner) replan() {
 	for i := from; i < p.n; i++ {
 		prev, b := p.at(i-1), p.at(i)
 		e := b.backSq
-		if lim := prev.entrySq + 2*prev.accel*prev.mm; e > lim {
+		if lim := prev.entrySq + prev.reachSq; e > lim {
 			e = lim
 		}
 		b.entrySq = e
@@ -181,9 +186,18 @@ func (p *planner) pop() {
 	if p.n > 1 {
 		exitSq = p.at(1).entrySq
 	}
-	p.minutes += trapezoidMinutes(b.mm, b.nominal, b.accel, b.entrySq, exitSq)
+	p.minutes += trapezoidMinutes(b.mm, b.nominal, b.accel, b.entrySq, exitSq, p.root(b.entrySq), p.root(exitSq))
 	p.head = (p.head + 1) % len(p.ring)
 	p.n--
+}
+
+// root returns √x, remembering the last result: a block's exit speed is the
+// next block's entry speed, so pop asks for each root twice in a row.
+func (p *planner) root(x float64) float64 {
+	if x != p.rootOf || !p.rootOK {
+		p.rootOf, p.root1, p.rootOK = x, math.Sqrt(x), true
+	}
+	return p.root1
 }
 
 // sync empties the planner (a block that waits for motion to finish).
@@ -211,10 +225,9 @@ func (p *planner) seconds() float64 {
 	return s
 }
 
-// trapezoidMinutes is the time to travel mm from speed √v0sq to √v1sq, at
-// most nominal, with acceleration a.
-func trapezoidMinutes(mm, nominal, a, v0sq, v1sq float64) float64 {
-	v0, v1 := math.Sqrt(v0sq), math.Sqrt(v1sq)
+// trapezoidMinutes is the time to travel mm from speed v0 = √v0sq to
+// v1 = √v1sq, at most nominal, with acceleration a.
+func trapezoidMinutes(mm, nominal, a, v0sq, v1sq, v0, v1 float64) float64 {
 	accelD := (nominal*nominal - v0sq) / (2 * a)
 	decelD := (nominal*nominal - v1sq) / (2 * a)
 	if accelD < 0 {
@@ -236,7 +249,7 @@ func trapezoidMinutes(mm, nominal, a, v0sq, v1sq float64) float64 {
 	}
 	t := (peak-v0)/a + (peak-v1)/a
 	if t <= 0 {
-		t = mm / math.Max(peak, minFeedRate)
+		t = mm / max(peak, minFeedRate)
 	}
 	return t
 }

@@ -12,10 +12,10 @@ type Box struct {
 
 func emptyBox() Box { return Box{Empty: true} }
 
-func (b *Box) add(p [3]float64, line int) {
+func (b *Box) add(p *[3]float64, line int) {
 	if b.Empty {
 		b.Empty = false
-		b.Min, b.Max = p, p
+		b.Min, b.Max = *p, *p
 		b.MinLine = [3]int{line, line, line}
 		b.MaxLine = b.MinLine
 		return

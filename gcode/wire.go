@@ -35,15 +35,12 @@ func (k *knowledge) update(info *blockInfo, eff *effect, feedModeSwitched, offse
 	if k.known == kAll && info.axisWords == 0 && !eff.wcoChanged && eff.move == moveNone && eff.flow != flowEnd && !feedModeSwitched {
 		return
 	}
-	groups := [...]struct {
-		grp int
-		bit uint32
-	}{{grpMotion, kMotion}, {grpPlane, kPlane}, {grpDistance, kDist}, {grpFeedMode, kFeedMode},
-		{grpUnits, kUnits}, {grpCoord, kCoord}, {grpToolLength, kTLO}, {grpSpindle, kSpindle}, {grpCoolant, kCoolant}}
-	for _, g := range groups {
-		if info.cmdWords&(1<<g.grp) != 0 {
-			k.known |= g.bit
-		}
+	if c := info.cmdWords; c != 0 {
+		k.known |= groupKnowledge(c, grpMotion, kMotion) | groupKnowledge(c, grpPlane, kPlane) |
+			groupKnowledge(c, grpDistance, kDist) | groupKnowledge(c, grpFeedMode, kFeedMode) |
+			groupKnowledge(c, grpUnits, kUnits) | groupKnowledge(c, grpCoord, kCoord) |
+			groupKnowledge(c, grpToolLength, kTLO) | groupKnowledge(c, grpSpindle, kSpindle) |
+			groupKnowledge(c, grpCoolant, kCoolant)
 	}
 	if feedModeSwitched {
 		k.known &^= kFeed // GRBL's F is undefined after a G93/G94 switch
@@ -87,6 +84,15 @@ func (k *knowledge) update(info *blockInfo, eff *effect, feedModeSwitched, offse
 	}
 }
 
+// groupKnowledge returns bit when modal group grp is among the commanded
+// groups cmdWords, else 0.
+func groupKnowledge(cmdWords, grp int, bit uint32) uint32 {
+	if cmdWords&(1<<grp) != 0 {
+		return bit
+	}
+	return 0
+}
+
 // appendWire appends the wire form of a block that exec accepted: the
 // words GRBL needs to reach the same state and motion from pre, in source
 // order, with numbers in their shortest exact spelling. It may append
@@ -96,7 +102,7 @@ func appendWire(dst []byte, ws *words, pre *state, info *blockInfo, eff *effect,
 	known := k.known
 	// Axis words that can go: G0/G1 motion whose target already equals the
 	// current position on that axis (a zero increment, or an anchored axis);
-	// at least one axis word stays.
+	// the move must still name one axis: the shortest spelled stays.
 	dropAxis := 0
 	if info.axisCommand == axisMotion && info.nonModal == nmNone && (eff.move == moveRapid || eff.move == moveLinear) && known&kDist != 0 {
 		for i := 0; i < 3; i++ {
@@ -105,7 +111,7 @@ func appendWire(dst []byte, ws *words, pre *state, info *blockInfo, eff *effect,
 			}
 		}
 		if dropAxis == info.axisWords {
-			dropAxis &^= dropAxis & -dropAxis // keep the lowest axis word
+			dropAxis &^= 1 << shortestAxisWord(dst, ws) // the move must name an axis
 		}
 	}
 	// In-plane IJK offsets of zero may go when the other in-plane offset
@@ -178,6 +184,23 @@ func appendWire(dst []byte, ws *words, pre *state, info *blockInfo, eff *effect,
 		dst = appendNumber(dst, w.num)
 	}
 	return dst
+}
+
+// shortestAxisWord returns the axis (0 X, 1 Y, 2 Z) of the axis word of ws
+// with the shortest spelling, the first of equals. It measures in dst's
+// spare capacity and leaves dst unchanged.
+func shortestAxisWord(dst []byte, ws *words) int {
+	best, bestLen := 0, -1
+	for k := 0; k < ws.n; k++ {
+		w := &ws.w[k]
+		if w.letter < 'X' || w.letter > 'Z' {
+			continue
+		}
+		if l := len(appendNumber(dst[len(dst):], w.num)); bestLen < 0 || l < bestLen {
+			best, bestLen = int(w.letter-'X'), l
+		}
+	}
+	return best
 }
 
 // dropG reports whether G<iv>.<mant> has no effect from state pre, given

@@ -50,6 +50,8 @@ func TestWireForm(t *testing.T) {
 			[]WireLine{{Text: "G0X1", Source: 1, Motion: true}, {Text: "X2", Source: 2, Motion: true}}},
 		{"start position is unknown", "G21 G90 G0 X0 Y0\nG0 X0 Y5\nG91 G0 X0 Y1\n",
 			[]WireLine{{Text: "G21G90G0X0Y0", Source: 1, Motion: true}, {Text: "Y5", Source: 2, Motion: true}, {Text: "G91Y1", Source: 3, Motion: true}}},
+		{"a move to where it is keeps its shortest axis word", "G21 G90 G0 X95.531 Z0\nG1 F100 X95.531 Z-0\n",
+			[]WireLine{{Text: "G21G90G0X95.531Z0", Source: 1, Motion: true}, {Text: "G1F100Z0", Source: 2, Motion: true}}},
 		{"probe loses the position", "G21 G90 G0 Z5\nG38.2 Z-10 F50\nG0 Z5\nG0 Z5\n",
 			[]WireLine{{Text: "G21G90G0Z5", Source: 1, Motion: true}, {Text: "G38.2Z-10F50", Source: 2, Motion: true}, {Text: "G0Z5", Source: 3, Motion: true}, {Text: "Z5", Source: 4, Motion: true}}},
 		{"tool change", "T2 M6\nM6\nM3 S1000\nM5\n",

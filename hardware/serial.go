@@ -1,22 +1,3 @@
-// Package hardware adapts kerf to the real world: serial ports (through
-// go.bug.st/serial, which no other kerf package imports) and GPIO lines
-// (through go-gpiocdev).
-//
-// Serial usage:
-//
-//	port, err := hardware.OpenSerial("/dev/ttyUSB0", 115200)
-//	if err != nil { ... } // ErrNoSuchPort, ErrPortBusy, ErrPermission carry hints
-//	conn := grbl.NewConn(port, grbl.Options{})
-//
-// Reads block without a timeout (a read timeout makes Read return 0, nil,
-// which bufio turns into io.ErrNoProgress); Close unblocks a blocked Read
-// and is idempotent. ListPorts enumerates serial ports with their USB
-// identity and marks the ones that look like a GRBL board.
-//
-// # Concurrency
-//
-// A serial port may be read by one goroutine while another writes or
-// closes it.
 package hardware
 
 import (

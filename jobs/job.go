@@ -30,6 +30,8 @@ type Job struct {
 	// Check is the G-code check summary (owned by package gcode), stored as
 	// given.
 	Check json.RawMessage `json:"check,omitempty"`
+	// NoDrift opts the job out of Z-drift checkpoints (see SetJobDrift).
+	NoDrift bool `json:"no_drift,omitempty"`
 }
 
 // Page selects a slice of a newest-first listing: records with an ID below

@@ -30,6 +30,18 @@ func schemaMigrations() []migration {
 			}
 			return nil
 		}},
+		{version: 2, name: "relay switches", up: func(tx *bolt.Tx) error {
+			if _, err := tx.CreateBucketIfNotExists(bucketRelay); err != nil {
+				return fmt.Errorf("create bucket %s: %w", bucketRelay, err)
+			}
+			return nil
+		}},
+		{version: 3, name: "checkpoints bucket (Z drift)", up: func(tx *bolt.Tx) error {
+			if _, err := tx.CreateBucketIfNotExists(bucketCheckpoints); err != nil {
+				return fmt.Errorf("create bucket %s: %w", bucketCheckpoints, err)
+			}
+			return nil
+		}},
 	}
 }
 

@@ -57,6 +57,9 @@ type RunSummary struct {
 	Alarms int `json:"alarms"`
 	// Verdict is the final canary verdict (owned by jobs/canary), if any.
 	Verdict json.RawMessage `json:"verdict,omitempty"`
+	// Relay sums up the router relay's switches (the records are in
+	// Store.RelaySwitches); nil for a run without any.
+	Relay *RelaySummary `json:"relay,omitempty"`
 }
 
 // CreateRun queues a new run of r.JobID and returns it with ID, State

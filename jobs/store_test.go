@@ -81,8 +81,8 @@ func TestOpenCreatesLayout(t *testing.T) {
 	}
 	err = s.db.Load().View(func(tx *bolt.Tx) error {
 		v, err := schemaVersion(tx)
-		if v != 1 {
-			t.Errorf("schema version=%d, want 1", v)
+		if want := latestVersion(schemaMigrations()); v != want {
+			t.Errorf("schema version=%d, want %d", v, want)
 		}
 		return err
 	})
@@ -281,7 +281,8 @@ func TestMigrations(t *testing.T) {
 			t.Fatal(err)
 		}
 		runs := 0
-		v2 := migration{version: 2, name: "upper-case units", up: func(tx *bolt.Tx) error {
+		cur := latestVersion(schemaMigrations())
+		v2 := migration{version: cur + 1, name: "upper-case units", up: func(tx *bolt.Tx) error {
 			runs++
 			b := tx.Bucket(bucketSettings)
 			return b.Put([]byte("units"), bytes.ToUpper(b.Get([]byte("units"))))
@@ -306,7 +307,7 @@ func TestMigrations(t *testing.T) {
 		// The v1-only kerf now refuses the newer file without touching it.
 		before, _ := os.ReadFile(filepath.Join(dir, DBFileName))
 		err := NewStore(dir).Open(ctx)
-		if err == nil || !strings.Contains(err.Error(), "schema version 2") {
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("schema version %d", cur+1)) {
 			t.Fatalf("old kerf on v2 file: err=%v, want a schema version error", err)
 		}
 		after, _ := os.ReadFile(filepath.Join(dir, DBFileName))
@@ -320,14 +321,15 @@ func TestMigrations(t *testing.T) {
 		dir := t.TempDir()
 		MustOpenStoreAt(t, dir).Close()
 		s := NewStore(dir)
-		s.migrations = append(schemaMigrations(), migration{version: 2, name: "broken", up: func(tx *bolt.Tx) error {
+		cur := latestVersion(schemaMigrations())
+		s.migrations = append(schemaMigrations(), migration{version: cur + 1, name: "broken", up: func(tx *bolt.Tx) error {
 			if err := tx.Bucket(bucketSettings).Put([]byte("half"), []byte("done")); err != nil {
 				return err
 			}
 			return errors.New("disk on fire")
 		}})
 		err := s.Open(ctx)
-		if err == nil || !strings.Contains(err.Error(), "version 2 (broken)") || !strings.Contains(err.Error(), "disk on fire") {
+		if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("version %d (broken)", cur+1)) || !strings.Contains(err.Error(), "disk on fire") {
 			t.Fatalf("Open: err=%v, want the failing migration named", err)
 		}
 		s1 := MustOpenStoreAt(t, dir)
@@ -335,8 +337,8 @@ func TestMigrations(t *testing.T) {
 			t.Errorf("partial migration write survived: err=%v", err)
 		}
 		_ = s1.db.Load().View(func(tx *bolt.Tx) error {
-			if v, _ := schemaVersion(tx); v != 1 {
-				t.Errorf("schema version=%d after failed migration, want 1", v)
+			if v, _ := schemaVersion(tx); v != cur {
+				t.Errorf("schema version=%d after failed migration, want %d", v, cur)
 			}
 			return nil
 		})
@@ -345,8 +347,9 @@ func TestMigrations(t *testing.T) {
 	t.Run("gap in migration list", func(t *testing.T) {
 		t.Parallel()
 		s := NewStore(t.TempDir())
-		s.migrations = append(schemaMigrations(), migration{version: 3, name: "skips 2", up: func(*bolt.Tx) error { return nil }})
-		if err := s.Open(ctx); err == nil || !strings.Contains(err.Error(), "does not follow version 1") {
+		cur := latestVersion(schemaMigrations())
+		s.migrations = append(schemaMigrations(), migration{version: cur + 2, name: "skips one", up: func(*bolt.Tx) error { return nil }})
+		if err := s.Open(ctx); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("does not follow version %d", cur)) {
 			t.Fatalf("Open: err=%v, want a gap error", err)
 		}
 	})

@@ -384,11 +384,15 @@ func (s *Store) Telemetry(ctx context.Context, runID ID, fn func(Sample) error) 
 	}
 }
 
-// deleteTelemetry removes a run's telemetry, if any.
+// deleteTelemetry removes a run's telemetry, relay switches and drift
+// checkpoints included, if any.
 func deleteTelemetry(tx *bolt.Tx, runID ID) error {
 	err := tx.Bucket(bucketTelemetry).DeleteBucket(runID.key())
 	if err != nil && !errors.Is(err, berrors.ErrBucketNotFound) {
 		return err
 	}
-	return nil
+	if err := deleteRelaySwitches(tx, runID); err != nil {
+		return err
+	}
+	return deleteCheckpoints(tx, runID)
 }

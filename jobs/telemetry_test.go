@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -228,6 +229,8 @@ func FuzzDecodeChunk(f *testing.F) {
 	f.Add(encodeChunk(nil, cutSamples(rand.New(rand.NewPCG(1, 1)), 5)))
 	f.Add(encodeChunk(nil, randomSamples(rand.New(rand.NewPCG(2, 2)), 3)))
 	f.Add([]byte{1, 0})
+	// The most expensive chunk there is: every sample at full width.
+	f.Add(encodeChunk(nil, widestSamples(maxChunkSamples)))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var got []Sample
 		if err := decodeChunk(b, func(s Sample) error { got = append(got, s); return nil }); err != nil {
@@ -247,6 +250,42 @@ func FuzzDecodeChunk(f *testing.F) {
 			}
 		}
 	})
+}
+
+// widestSamples returns n samples whose every field changes by its widest
+// delta, so that each takes the most bytes and decoding work there is.
+func widestSamples(n int) []Sample {
+	out := make([]Sample, n)
+	for i := range out {
+		sg := int32(1 - 2*(i%2))
+		out[i] = Sample{T: time.Duration(i) * 1000 * time.Hour, State: uint8(i), MPos: [3]int32{sg * math.MaxInt32, -sg * math.MaxInt32, sg * math.MaxInt32},
+			Feed: sg * math.MaxInt32, Spindle: -sg * math.MaxInt32, PlannerFree: uint8(i), RxFree: uint16(math.MaxUint16 - i),
+			Ov: [3]uint8{uint8(i), uint8(i + 1), uint8(i + 2)}, Relay: uint8(i), SourceLine: sg * math.MaxInt32}
+	}
+	return out
+}
+
+// BenchmarkDecodeChunk compares the cost per sample of a small chunk and
+// of the largest one (46 KB of full-width samples): it stays within a small
+// factor (cache and machine load), nothing grows with the square of the
+// input, and the largest chunk decodes in well under a millisecond — no
+// input makes the decoder slow. (A fuzz run that "stops"
+// is the fuzzing coordinator: workers starved of CPU show 0 execs/s, and a
+// duration -fuzztime can end in a spurious "context deadline exceeded",
+// golang/go#75804; use a count, e.g. -fuzztime 500000x.)
+func BenchmarkDecodeChunk(b *testing.B) {
+	for _, n := range []int{16, maxChunkSamples} {
+		chunk := encodeChunk(nil, widestSamples(n))
+		b.Run(fmt.Sprintf("samples=%d", n), func(b *testing.B) {
+			b.SetBytes(int64(len(chunk)))
+			for b.Loop() {
+				if err := decodeChunk(chunk, func(Sample) error { return nil }); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/sample")
+		})
+	}
 }
 
 // BenchmarkTelemetryEncode reports the encoded size of a typical cut

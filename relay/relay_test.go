@@ -93,7 +93,8 @@ func TestOnOffCloseDrive(t *testing.T) {
 	if err := r.Off("again"); err != nil { // idempotent, no second event
 		t.Fatal(err)
 	}
-	if len(events) != 2 || !events[0].Commanded || events[1].Commanded || events[1].Reason != "M5 at line 9" {
+	if len(events) != 2 || events[0].Kind != KindSwitch || !events[0].LastSwitch.On || !*events[0].Commanded ||
+		events[1].LastSwitch.On || *events[1].Commanded || events[1].LastSwitch.Reason != "M5 at line 9" || events[1].Mode != "drive" {
 		t.Fatalf("events = %+v", events)
 	}
 	if err := r.On("x"); err != nil {
@@ -230,8 +231,8 @@ func TestVerify(t *testing.T) {
 			t.Fatalf("Verify on: %v", err)
 		}
 		last := events[len(events)-1]
-		if last.Latency != 120*time.Millisecond || last.Sensed == nil || !*last.Sensed {
-			t.Fatalf("sensed event = %+v, want latency 120ms and sensed on", last)
+		if sw := last.LastSwitch; last.Kind != KindSensed || sw.Latency != 120*time.Millisecond || !sw.Confirmed || sw.Sensed == nil || !*sw.Sensed {
+			t.Fatalf("sensed event = %+v (switch %+v), want latency 120ms and sensed on", last, last.LastSwitch)
 		}
 
 		// Stuck on: commanded off, the input stays high.
@@ -242,6 +243,9 @@ func TestVerify(t *testing.T) {
 		var me *MismatchError
 		if !errors.As(err, &me) || !errors.Is(err, ErrMismatch) || me.Want {
 			t.Fatalf("Verify stuck-on = %v, want a MismatchError wanting off", err)
+		}
+		if st := r.Status(); st.LastSwitch == nil || !st.LastSwitch.Mismatch || st.LastSwitch.Confirmed || events[len(events)-1].Kind != KindMismatch {
+			t.Fatalf("after stuck-on: status %+v, last event %+v", st.LastSwitch, events[len(events)-1])
 		}
 
 		// Never starts.
@@ -270,5 +274,92 @@ func TestVerifyWithoutSenseIsNoop(t *testing.T) {
 	_ = r.On("M3")
 	if err := r.Verify(context.Background(), "M3"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The latency is measured to the sense edge, not to when Verify noticed:
+// a PWM signal's first rising edge for on, its last edge for off (not the
+// end of the PWM window), and zero when the edge came before the command.
+func TestSwitchLatency(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := NewSensor(false)
+		r, _ := New(ModeSense, nil, s)
+		ctx := context.Background()
+		stop, done := make(chan struct{}), make(chan struct{})
+
+		r.SetCommanded(true, "M3 at line 3")
+		time.Sleep(7 * time.Millisecond)
+		go pwm(s, stop, done)
+		time.Sleep(50 * time.Millisecond) // Verify starts long after the edge
+		if err := r.Verify(ctx, "M3 at line 3"); err != nil {
+			t.Fatal(err)
+		}
+		if sw := r.Status().LastSwitch; !sw.Confirmed || sw.Latency != 7*time.Millisecond+512*time.Microsecond {
+			t.Fatalf("on switch %+v, want latency 7.512ms (command to the first rising edge)", sw)
+		}
+
+		r.SetCommanded(false, "M5 at line 9")
+		time.Sleep(3 * time.Millisecond)
+		close(stop)
+		<-done
+		if err := r.Verify(ctx, "M5 at line 9"); err != nil {
+			t.Fatal(err)
+		}
+		sw := r.Status().LastSwitch
+		if !sw.Confirmed || sw.On || sw.Latency < 2*time.Millisecond || sw.Latency > 3*time.Millisecond {
+			t.Fatalf("off switch %+v, want the last edge 2-3 ms after the command, not the %v window", sw, DefaultPWMWindow)
+		}
+
+		// GRBL switched and then acknowledged: the edge came first.
+		s.HandleEdge(true, time.Time{})
+		time.Sleep(time.Millisecond)
+		r.SetCommanded(true, "M3 at line 20")
+		if err := r.Verify(ctx, "M3 at line 20"); err != nil {
+			t.Fatal(err)
+		}
+		if sw := r.Status().LastSwitch; !sw.Confirmed || sw.Latency != 0 {
+			t.Fatalf("edge before command: %+v, want confirmed with latency 0", sw)
+		}
+		// Repeating the commanded state is not a switch.
+		before := r.Status().LastSwitch.Time
+		time.Sleep(time.Second)
+		r.SetCommanded(true, "M3 again")
+		if got := r.Status().LastSwitch; got.Time != before || got.Reason != "M3 at line 20" {
+			t.Fatalf("repeated M3 recorded as a switch: %+v", got)
+		}
+	})
+}
+
+func TestStatusAndSubscribe(t *testing.T) {
+	none, _ := New(ModeNone, nil, nil)
+	if st := none.Status(); st.Mode != "none" || st.Commanded != nil || st.Sensed != nil || st.LastSwitch != nil {
+		t.Fatalf("mode none status = %+v", st)
+	}
+	out := &fakeOutput{}
+	r, _ := New(ModeDrive, out, NewSensor(false))
+	var got []EventKind
+	unsub := r.Subscribe(func(e Event) { got = append(got, e.Kind) })
+	var all int
+	r.OnEvent = func(Event) { all++ }
+	if err := r.On("operator"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.On("again"); err != nil { // no second switch
+		t.Fatal(err)
+	}
+	st := r.Status()
+	if st.Mode != "drive" || st.Commanded == nil || !*st.Commanded || st.Sensed == nil || *st.Sensed || st.LastSwitch == nil || st.LastSwitch.Reason != "operator" {
+		t.Fatalf("status = %+v", st)
+	}
+	// The snapshot is a copy.
+	*st.LastSwitch.Sensed = true
+	if *r.Status().LastSwitch.Sensed {
+		t.Fatal("Status shares the switch record")
+	}
+	unsub()
+	unsub() // idempotent
+	_ = r.Off("operator")
+	if len(got) != 1 || got[0] != KindSwitch || all != 2 {
+		t.Fatalf("subscriber saw %v, OnEvent %d events; want [switch] and 2", got, all)
 	}
 }

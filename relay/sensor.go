@@ -33,6 +33,7 @@ type Sensor struct {
 	mu       sync.Mutex
 	level    bool      // level after the last edge (or the initial read)
 	lastEdge time.Time // zero until the first edge
+	onSince  time.Time // the edge that began the current "on" (zero: on from the start)
 	edges    uint64
 	changed  chan struct{} // closed and replaced on every edge
 }
@@ -64,6 +65,9 @@ func (s *Sensor) HandleEdge(rising bool, at time.Time) {
 		at = s.now()
 	}
 	s.mu.Lock()
+	if rising && !s.onLocked(at) {
+		s.onSince = at
+	}
 	s.level = rising
 	s.lastEdge = at
 	s.edges++
@@ -93,9 +97,12 @@ func (s *Sensor) Edges() uint64 {
 	return s.edges
 }
 
-// Wait blocks until the sensed state equals want and returns when it was
-// first seen so, or ctx's error. Reaching "off" takes at least the PWM window
-// after the last edge, since a PWM signal is low between its pulses.
+// Wait blocks until the sensed state equals want and returns the time of
+// the edge that brought that state about — the rising edge that began the
+// signal (steady or PWM) for on, the last edge before the input went quiet
+// for off — or now when no edge did (the initial level). Reaching "off" takes
+// the PWM window after the last edge, since a PWM signal is low between its
+// pulses, but the time returned is the edge's. Errors: ctx's.
 func (s *Sensor) Wait(ctx context.Context, want bool) (time.Time, error) {
 	for {
 		s.mu.Lock()
@@ -109,9 +116,16 @@ func (s *Sensor) Wait(ctx context.Context, want bool) (time.Time, error) {
 				recheck = rest
 			}
 		}
+		since := now
+		switch {
+		case on && !s.onSince.IsZero():
+			since = s.onSince
+		case !on && !s.lastEdge.IsZero():
+			since = s.lastEdge
+		}
 		s.mu.Unlock()
 		if on == want {
-			return now, nil
+			return since, nil
 		}
 		var timer *time.Timer
 		var fire <-chan time.Time

@@ -189,16 +189,7 @@ func pageValues(p jobs.Page) url.Values {
 // reject fails with an *APIError whose ProgramDiagnostics lists the
 // problems.
 func (c *Client) AddJob(ctx context.Context, name string, body io.Reader) (jobs.Job, error) {
-	resp, err := c.request(ctx, http.MethodPost, "/api/v1/jobs", url.Values{"name": {name}}, body, "application/octet-stream")
-	if err != nil {
-		return jobs.Job{}, err
-	}
-	defer resp.Body.Close()
-	var j jobs.Job
-	if err := json.NewDecoder(resp.Body).Decode(&j); err != nil {
-		return jobs.Job{}, fmt.Errorf("add job: decode answer: %w", err)
-	}
-	return j, nil
+	return c.AddJobWith(ctx, name, body, AddJobOptions{})
 }
 
 // Job returns one job.

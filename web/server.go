@@ -44,15 +44,19 @@ type Server struct {
 	// cookies are then Secure).
 	TLSCertFile, TLSKeyFile string
 
-	// Jobs, Runs, Machine, Events, Backups, Tokens and Users serve the
-	// routes. A nil service makes its routes answer 503.
+	// Jobs, Runs, Machine, Relay, Events, Backups, Tokens and Users serve
+	// the routes. A nil service makes its routes answer 503.
 	Jobs    JobService
 	Runs    RunService
 	Machine MachineService
+	Relay   RelayService
 	Events  EventSource
 	Backups Backupper
 	Tokens  TokenStore
 	Users   UserStore
+	// Drift serves the drift routes (checkpoints, probe, job opt-out);
+	// nil makes them answer 503.
+	Drift DriftService
 	// Proxy enables the trusted reverse-proxy mode (nil: off). See
 	// ProxyAuth.
 	Proxy *ProxyAuth

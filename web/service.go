@@ -226,15 +226,19 @@ type Overrides struct {
 	Spindle int `json:"spindle"`
 }
 
-// RelayStatus is the router relay's commanded and sensed state. A nil
+// RelayStatus is the router relay's commanded and sensed state and its last
+// switch (GET /api/v1/relay, the machine status, the relay.* events). A nil
 // pointer means unknown or not applicable in the relay's mode.
 type RelayStatus struct {
 	// Mode is "sense", "drive" or "none".
 	Mode string `json:"mode"`
-	// Commanded is what kerf asked for (drive mode).
+	// Commanded is what kerf asked for (drive mode) or what the program
+	// asked GRBL for (sense mode).
 	Commanded *bool `json:"commanded,omitempty"`
 	// Sensed is what the sense input reads.
 	Sensed *bool `json:"sensed,omitempty"`
+	// LastSwitch is the most recent switch, absent before the first.
+	LastSwitch *RelaySwitch `json:"last_switch,omitempty"`
 }
 
 // AlarmInfo describes an alarm and how to clear it.

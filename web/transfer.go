@@ -88,6 +88,13 @@ func (s *Server) addJob(w http.ResponseWriter, r *http.Request) error {
 		return &TooLargeError{Limit: limit}
 	}
 	name := strings.TrimSpace(r.URL.Query().Get("name"))
+	noDrift, err := driftParam(r.URL.Query().Get("drift"))
+	if err != nil {
+		return err
+	}
+	if noDrift && s.Drift == nil {
+		return errNoService("drift")
+	}
 	var body io.Reader = r.Body
 	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt == "multipart/form-data" {
@@ -132,6 +139,11 @@ func (s *Server) addJob(w http.ResponseWriter, r *http.Request) error {
 	}
 	if err != nil {
 		return fmt.Errorf("add job %q: %w", name, err)
+	}
+	if noDrift {
+		if job, err = s.Drift.SetJobDrift(r.Context(), job.ID, false); err != nil {
+			return fmt.Errorf("add job %q: opt out of drift tracking: %w", name, err)
+		}
 	}
 	w.Header().Set("Location", "/api/v1/jobs/"+job.ID.String())
 	writeJSON(w, http.StatusCreated, job)

@@ -17,6 +17,7 @@ import (
 	"github.com/kerf-cnc/kerf/grbl"
 	"github.com/kerf-cnc/kerf/grbl/sim"
 	"github.com/kerf-cnc/kerf/jobs/events"
+	"github.com/kerf-cnc/kerf/jobs/probe"
 	"github.com/kerf-cnc/kerf/relay"
 )
 
@@ -803,5 +804,47 @@ func TestCloseDuringHome(t *testing.T) {
 		if got := r.out.last(); got != 0 {
 			t.Fatalf("relay after Close = %d, want 0", got)
 		}
+	})
+}
+
+func TestProbeManual(t *testing.T) {
+	setup := probe.Setup{X: -50, Y: -40, SafeZ: -1, Feed: 200, SlowFeed: 25, BackOff: 1, MaxTravel: 40}
+	t.Run("probes with the router off", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			r := mustOpen(t, sim.Options{Probe: sim.FlatSurface(-20)})
+			if err := r.relay.On("test"); err != nil {
+				t.Fatal(err)
+			}
+			res, err := r.m.Probe(context.Background(), setup)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Z > -19.998 || res.Z < -20.002 || r.out.last() != 0 {
+				t.Fatalf("Z %v, relay %d; want -20 with the relay off", res.Z, r.out.last())
+			}
+		})
+	})
+	t.Run("refused while a run holds the machine", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			r := mustOpen(t, sim.Options{Probe: sim.FlatSurface(-20)})
+			release, err := r.m.Acquire(context.Background(), "run 0001")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer release()
+			if _, err := r.m.Probe(context.Background(), setup); !errors.Is(err, ErrBusy) {
+				t.Fatalf("Probe during a run = %v, want ErrBusy", err)
+			}
+		})
+	})
+	t.Run("bad setup names the field", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			r := mustOpen(t, sim.Options{})
+			bad := setup
+			bad.SlowFeed = 0
+			if _, err := r.m.Probe(context.Background(), bad); !errors.Is(err, probe.ErrInvalid) || !strings.Contains(err.Error(), "slow_feed") {
+				t.Fatalf("Probe = %v, want ErrInvalid naming slow_feed", err)
+			}
+		})
 	})
 }

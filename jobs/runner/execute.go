@@ -19,6 +19,9 @@ import (
 func (s *Service) execute(ctx context.Context, ar *activeRun, job jobs.Job, run jobs.Run, conn *grbl.Conn, sig *Signals, gopts gcode.Options) {
 	res, err := s.stream(ctx, ar, job, run, conn, sig, gopts)
 	s.relayOff("run ended")
+	if pe := (*PanicError)(nil); errors.As(err, &pe) {
+		s.log().Error("run stopped by a panic", "run", run.ID, "panic", fmt.Sprint(pe.Value), "stack", string(pe.Stack))
+	}
 	if err == nil && res != nil {
 		// Completed: every line has run, the trailing comments and blank
 		// lines that send nothing included.
@@ -37,8 +40,12 @@ func outcome(err error) (jobs.RunState, string) {
 	switch {
 	case err == nil:
 		return jobs.StateCompleted, ""
+	case errors.Is(err, ErrRelayOff):
+		return jobs.StateAborted, ErrRelayOff.Error()
 	case errors.Is(err, ErrUserAbort):
 		return jobs.StateAborted, ErrUserAbort.Error()
+	case errors.Is(err, ErrDriftLimit):
+		return jobs.StateAborted, err.Error()
 	case errors.Is(err, ErrShutdown), errors.Is(err, grbl.ErrDisconnected), errors.Is(err, grbl.ErrClosed),
 		errors.Is(err, ErrUnexpectedReset), errors.Is(err, grbl.ErrReset):
 		return jobs.StateInterrupted, err.Error()
@@ -95,13 +102,42 @@ func (s *Service) stream(ctx context.Context, ar *activeRun, job jobs.Job, run j
 		}
 	}
 
+	if s.Relay != nil && s.Relay.Mode() == relay.ModeSense && s.spinUp() > 0 {
+		prog = &spinUpDwell{prog: prog, spinUp: s.spinUp()}
+	}
+	if err := s.routerOffAtStart(ctx, conn); err != nil {
+		return nil, err
+	}
+
 	rec := newRecorder(s, run, job, conn)
 	rec.stop = ar.cancel
+	if s.Relay != nil {
+		unsubscribe := s.Relay.Subscribe(rec.relay.on)
+		defer func() { unsubscribe(); s.storeRelaySwitches(context.WithoutCancel(ctx), rec) }()
+	}
 	var recWG sync.WaitGroup
 	recCtx, stopRec := context.WithCancel(context.WithoutCancel(ctx))
 	recWG.Add(1)
-	go func() { defer recWG.Done(); rec.loop(recCtx) }()
+	go func() {
+		defer recWG.Done()
+		defer func() {
+			if p := recover(); p != nil {
+				ar.cancel(newPanicError(p)) // the stream stops on it: router off, machine stopped
+			}
+		}()
+		rec.loop(recCtx)
+	}()
 	defer func() { stopRec(); recWG.Wait() }()
+
+	var cp *checkpointer // Z-drift checkpoints (checkpoint.go)
+	if s.driftEnabled(job) {
+		if cp, err = s.newCheckpointer(job, run, conn, comp, gopts); err != nil {
+			return nil, err
+		}
+		if err := cp.reference(ctx); err != nil {
+			return nil, err
+		}
+	}
 
 	st := &Stream{
 		Conn:    conn,
@@ -110,7 +146,6 @@ func (s *Service) stream(ctx context.Context, ar *activeRun, job jobs.Job, run j
 		Before: func(ctx context.Context, wl gcode.WireLine) error {
 			return s.before(ctx, ar, conn, rec, wl)
 		},
-		Extra: s.extra,
 		AfterAck: func(ctx context.Context, wl gcode.WireLine) error {
 			return s.afterAck(ctx, wl)
 		},
@@ -118,7 +153,13 @@ func (s *Service) stream(ctx context.Context, ar *activeRun, job jobs.Job, run j
 		OnProgress: rec.progress,
 		Now:        s.Now,
 	}
+	if cp != nil {
+		st.AtLine, st.AtEnd = cp.atLine, cp.finish
+	}
 	res, err := st.Run(ctx)
+	if cp != nil && cp.err != nil {
+		err = cp.err // the checkpoint's own account, not the ALARM:5 it caused
+	}
 	rec.flush(context.WithoutCancel(ctx), res.Progress)
 	return &res, err
 }
@@ -159,15 +200,6 @@ func (s *Service) before(ctx context.Context, ar *activeRun, conn *grbl.Conn, re
 		rec.expectPause(wl.Source)
 	}
 	return nil
-}
-
-// extra adds a spin-up dwell after M3/M4 in sense mode, where GRBL itself
-// switches the router.
-func (s *Service) extra(wl gcode.WireLine) []string {
-	if s.Relay == nil || s.Relay.Mode() != relay.ModeSense || !wl.Actions.Has(gcode.ActionSpindleOn) || s.spinUp() <= 0 {
-		return nil
-	}
-	return []string{dwell(s.spinUp())}
 }
 
 // afterAck checks the sense input once GRBL has executed M3/M4/M5 (their

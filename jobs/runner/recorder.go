@@ -10,6 +10,7 @@ import (
 
 	"github.com/kerf-cnc/kerf/grbl"
 	"github.com/kerf-cnc/kerf/jobs"
+	"github.com/kerf-cnc/kerf/relay"
 )
 
 // recorder turns a run's progress into store updates (at most once per
@@ -31,13 +32,16 @@ type recorder struct {
 	lastStatus time.Time
 	pauseAt    int // source line of an M0 sent and not yet paused at
 	pauses     chan string
+	pwm        pwmWarning // guarded by mu
+	relay      relayRecord
 	// stop, when set, stops the run (the stream's context) when the
 	// record cannot be written.
 	stop context.CancelCauseFunc
 }
 
 func newRecorder(s *Service, run jobs.Run, job jobs.Job, conn *grbl.Conn) *recorder {
-	return &recorder{s: s, run: run, job: job, conn: conn, start: s.now(), pauses: make(chan string, 1)}
+	start := s.now()
+	return &recorder{s: s, run: run, job: job, conn: conn, start: start, pauses: make(chan string, 1), relay: relayRecord{start: start}}
 }
 
 func (r *recorder) interval() time.Duration {
@@ -49,11 +53,13 @@ func (r *recorder) interval() time.Duration {
 
 // progress is the Stream's OnProgress: it must not block.
 func (r *recorder) progress(p Progress) {
+	var warn string
 	r.mu.Lock()
 	r.last = p
 	if p.HaveStatus && p.Status.At.After(r.lastStatus) {
 		r.lastStatus = p.Status.At
 		r.samples = append(r.samples, r.sample(p))
+		warn = r.pwmCheck(p)
 		// GRBL holds by itself at M0; its ok waits for cycle start.
 		if r.pauseAt != 0 && p.Status.State == grbl.StateHold && p.Status.SubState == 0 {
 			reason := "paused by M0 at line " + itoa(r.pauseAt)
@@ -70,9 +76,23 @@ func (r *recorder) progress(p Progress) {
 		r.lastEvent = now
 	}
 	r.mu.Unlock()
+	if warn != "" {
+		r.s.log().Warn("router relay on PWM", "run", r.run.ID, "line", p.LastExecuted, "spindle_override", p.Status.Ov.Spindle, "speed", p.Status.Speed)
+		r.s.publish("run.warning", WarningEvent{Run: r.run.ID, Job: r.job.ID, Line: p.LastExecuted, Message: warn})
+	}
 	if emit {
 		r.s.publish("run.progress", r.event(p))
 	}
+}
+
+// pwmCheck watches for a spindle override that puts the SSR on PWM in
+// sense mode; r.mu is held.
+func (r *recorder) pwmCheck(p Progress) string {
+	if r.s.Relay == nil || r.s.Relay.Mode() != relay.ModeSense {
+		return ""
+	}
+	set := r.conn.Settings()
+	return r.pwm.check(p.Status, set[30], set[31])
 }
 
 func (r *recorder) event(p Progress) ProgressEvent {
@@ -190,6 +210,9 @@ func (r *recorder) flush(ctx context.Context, p Progress) {
 	moved := p.LastAcked != r.stored.LastAcked || p.LastExecuted != r.stored.LastExecuted
 	r.stored = p
 	r.mu.Unlock()
+	if err := r.relay.store(ctx, r.s.Store, r.run.ID, false); err != nil {
+		r.s.log().Error("relay switches not stored yet", "run", r.run.ID, "err", err)
+	}
 	if len(samples) > 0 {
 		var tw TelemetryWriter = r.s.Store
 		if r.s.TelemetrySink != nil {

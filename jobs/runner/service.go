@@ -93,6 +93,10 @@ type Service struct {
 	// ToolChange is the machine position for tool changes; nil: stay put
 	// (after retracting).
 	ToolChange *[3]float64
+	// Drift, when set, tracks Z drift: a reference probe before each run
+	// of a job that did not opt out, checkpoints at safe points, the
+	// absolute limit (see checkpoint.go).
+	Drift *DriftConfig
 	// ProgressInterval is how often progress is written to the store and
 	// telemetry flushed (default 1 s; each write is an fsync).
 	ProgressInterval time.Duration
@@ -361,6 +365,7 @@ func (s *Service) StartJob(ctx context.Context, id jobs.ID, fromLine int) (jobs.
 			s.active = nil
 			s.mu.Unlock()
 		}()
+		defer s.recoverRun(rctx, run.ID, conn)
 		s.execute(rctx, ar, job, run, conn, sig, gopts)
 	}()
 	return run, nil

@@ -226,7 +226,8 @@ func TestSenseModeRouterNotStarting(t *testing.T) {
 		f := mustService(t, sim.Options{Faults: []sim.Fault{stuck}}, relay.ModeSense)
 		start := time.Now()
 		run := f.runToEnd(t, f.add(t, "pocket.nc", pocket), 0)
-		if run.State != jobs.StateFailed || !strings.Contains(run.Reason, "router did not start") || !strings.Contains(run.Reason, "M3 at line 3") {
+		if run.State != jobs.StateFailed || !strings.Contains(run.Reason, "router did not start") || !strings.Contains(run.Reason, "M3 at line 3") ||
+			!strings.Contains(run.Reason, "after 2s") {
 			t.Fatalf("run = %+v", run)
 		}
 		if d := time.Since(start); d > 10*time.Second {
@@ -250,7 +251,7 @@ func TestSenseModeCompletes(t *testing.T) {
 
 func TestRunFaults(t *testing.T) {
 	var long strings.Builder
-	long.WriteString("G21 G90 G1 F300\n")
+	long.WriteString("G21 G90 G1 F300\nM3 S1000\n") // the router is on when the fault comes
 	for i := 1; i <= 80; i++ {
 		long.WriteString("X-" + itoa(i) + "\n")
 	}
@@ -275,11 +276,24 @@ func TestRunFaults(t *testing.T) {
 				if run.State != tc.state || !strings.Contains(strings.ToLower(run.Reason), strings.ToLower(tc.want)) {
 					t.Fatalf("run = %s %q, want %s containing %q", run.State, run.Reason, tc.state, tc.want)
 				}
-				if run.LastAckedLine == 0 || run.LastAckedLine >= 81 {
+				if run.LastAckedLine == 0 || run.LastAckedLine >= 82 {
 					t.Fatalf("last acked line %d", run.LastAckedLine)
 				}
-				if f.out.last() != 0 {
-					t.Fatal("relay not off")
+				f.out.mu.Lock()
+				values := append([]int(nil), f.out.values...)
+				f.out.mu.Unlock()
+				lastOn := -1
+				for i, v := range values {
+					if v == 1 {
+						lastOn = i
+					}
+				}
+				if lastOn < 0 || lastOn == len(values)-1 {
+					t.Fatalf("relay values %v: want on through the cut, then off at the fault", values)
+				}
+				sw, err := f.store.RelaySwitches(context.Background(), run.ID)
+				if err != nil || len(sw) != 2 || !sw[0].On || sw[1].On || sw[1].Reason == "" {
+					t.Fatalf("recorded switches %+v, %v: want on at the M3, off at the fault", sw, err)
 				}
 			})
 		})

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -93,6 +94,14 @@ type Stream struct {
 	// M3/M4/M5 which wait for the planner). It may block briefly (a sense
 	// check); an error stops the stream.
 	AfterAck func(ctx context.Context, wl gcode.WireLine) error
+	// AtLine, when set, is called on the sending goroutine before every
+	// program line (after Skip, before Before) and may block: the drift
+	// checkpoints run here, between lines. An error stops the stream.
+	AtLine func(ctx context.Context, wl gcode.WireLine) error
+	// AtEnd, when set, is called on the sending goroutine after the last
+	// line was sent and may block (the final drift checkpoint). An error
+	// stops the stream like a failing line.
+	AtEnd func(ctx context.Context) error
 	// Extra, when set, returns lines to send right after a line that has
 	// Actions (e.g. a spin-up dwell after M3); they carry the same source
 	// line and no actions.
@@ -211,10 +220,17 @@ func (s *Stream) Run(ctx context.Context) (Result, error) {
 	var lastAckAt time.Time
 	go func() {
 		defer wg.Done()
+		defer func() {
+			// A panic (in a hook) stops the stream like any fault: router
+			// off, feed hold, reset.
+			if p := recover(); p != nil {
+				s.fail(0, newPanicError(p))
+			}
+		}()
 		lastAckAt = s.watch(sctx, sendDone)
 	}()
 
-	sendErr := s.send(sctx)
+	sendErr := s.sendRecover(sctx)
 	if sendErr != nil {
 		s.fail(0, sendErr)
 	}
@@ -260,11 +276,40 @@ func (s *Stream) discardStaleAcks() {
 	}
 }
 
+// PanicError is a panic in the runner (a hook, the program source) turned
+// into the failure of the run: the router is switched off and the machine
+// stopped as for any other fault, and the daemon keeps running.
+type PanicError struct {
+	// Value is what was passed to panic.
+	Value any
+	// Stack is the panicking goroutine's stack.
+	Stack []byte
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("internal error: panic: %v", e.Value) }
+
+func newPanicError(v any) *PanicError { return &PanicError{Value: v, Stack: debug.Stack()} }
+
+// sendRecover is send with a panic turned into a *PanicError.
+func (s *Stream) sendRecover(ctx context.Context) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = newPanicError(p)
+		}
+	}()
+	return s.send(ctx)
+}
+
 // send is the sending loop.
 func (s *Stream) send(ctx context.Context) error {
 	for {
 		wl, err := s.Program.Next()
 		if err == io.EOF {
+			if s.AtEnd != nil {
+				if err := s.AtEnd(ctx); err != nil {
+					return causeOr(ctx, err)
+				}
+			}
 			return nil
 		}
 		if err != nil {
@@ -272,6 +317,11 @@ func (s *Stream) send(ctx context.Context) error {
 		}
 		if wl.Source < s.Skip {
 			continue
+		}
+		if s.AtLine != nil {
+			if err := s.AtLine(ctx, wl); err != nil {
+				return causeOr(ctx, err)
+			}
 		}
 		action := wl.Actions != 0
 		if action && s.Before != nil {

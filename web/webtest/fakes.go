@@ -15,6 +15,7 @@ var (
 	_ web.JobService     = (*JobService)(nil)
 	_ web.RunService     = (*RunService)(nil)
 	_ web.MachineService = (*MachineService)(nil)
+	_ web.RelayService   = (*RelayService)(nil)
 	_ web.Backupper      = (*Backupper)(nil)
 	_ web.TokenStore     = (*TokenStore)(nil)
 	_ web.UserStore      = (*UserStore)(nil)
@@ -332,4 +333,36 @@ func (f *UserStore) DeleteUser(ctx context.Context, name string) error {
 		return unset(f.T, "UserStore.DeleteUser")
 	}
 	return f.DeleteUserFn(ctx, name)
+}
+
+// RelayService is a web.RelayService whose methods call the func fields.
+type RelayService struct {
+	T             testing.TB
+	RelayStatusFn func(ctx context.Context) (web.RelayStatus, error)
+	RelayOnFn     func(ctx context.Context) (web.RelayStatus, error)
+	RelayOffFn    func(ctx context.Context) (web.RelayStatus, error)
+}
+
+// RelayStatus calls RelayStatusFn.
+func (f *RelayService) RelayStatus(ctx context.Context) (web.RelayStatus, error) {
+	if f.RelayStatusFn == nil {
+		return web.RelayStatus{}, unset(f.T, "RelayService.RelayStatus")
+	}
+	return f.RelayStatusFn(ctx)
+}
+
+// RelayOn calls RelayOnFn.
+func (f *RelayService) RelayOn(ctx context.Context) (web.RelayStatus, error) {
+	if f.RelayOnFn == nil {
+		return web.RelayStatus{}, unset(f.T, "RelayService.RelayOn")
+	}
+	return f.RelayOnFn(ctx)
+}
+
+// RelayOff calls RelayOffFn.
+func (f *RelayService) RelayOff(ctx context.Context) (web.RelayStatus, error) {
+	if f.RelayOffFn == nil {
+		return web.RelayStatus{}, unset(f.T, "RelayService.RelayOff")
+	}
+	return f.RelayOffFn(ctx)
 }
