@@ -22,13 +22,16 @@ const (
 
 // newCmdCanary builds the `canary` command group.
 func newCmdCanary(ios IOStreams) *cobra.Command {
+	co := &clientOptions{}
 	cmd := &cobra.Command{
 		Use:   "canary",
 		Short: "Judge runs against a baseline with Kayenta's canary judge",
 		Long: `Canary analysis compares a run of a job with a good earlier run of the same job
-(the baseline), metric by metric, with a port of Kayenta's NetflixACAJudge-v1.0.`,
+(the baseline), metric by metric, with a port of Kayenta's NetflixACAJudge-v1.0.
+"judge" works offline; "config" and "report" talk to the daemon.`,
 	}
-	cmd.AddCommand(newCmdCanaryJudge(ios, nil))
+	addClientFlags(cmd, co)
+	cmd.AddCommand(newCmdCanaryJudge(ios, nil), newCmdCanaryConfig(ios, co, nil), newCmdCanaryReport(ios, co, nil))
 	return cmd
 }
 

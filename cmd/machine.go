@@ -49,6 +49,7 @@ func newCmdMachine(ios IOStreams) *cobra.Command {
 		})
 	}
 	cmd.AddCommand(newCmdMachineJog(ios, co, nil), newCmdMachineSettings(ios, co, nil), newCmdMachineProbe(ios, co))
+	cmd.AddCommand(newCmdMachineOffsets(ios, co, nil), newCmdMachineZero(ios, co, nil))
 	return cmd
 }
 

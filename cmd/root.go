@@ -44,6 +44,7 @@ func NewCmdRoot(ios IOStreams) *cobra.Command {
 		newCmdPorts(ios),
 		newCmdCheck(ios),
 		newCmdCanary(ios),
+		newCmdBaseline(ios),
 		newCmdJob(ios),
 		newCmdStatus(ios),
 		newCmdMachine(ios),

@@ -243,6 +243,7 @@ func openDaemon(ctx context.Context, ios IOStreams, cfg Config, opts *serveOptio
 	}
 	if cfg.DriftEnabled {
 		d.runner.Drift = &runner.DriftConfig{Probe: cfg.Probe, Interval: cfg.DriftInterval, LimitUM: cfg.DriftLimitUM}
+		d.runner.Canary.Drift = runner.StoreDrift(d.store) // z_drift_um for the canary judge
 	}
 	if err := d.runner.Open(ctx); err != nil {
 		return nil, err
@@ -252,7 +253,9 @@ func openDaemon(ctx context.Context, ios IOStreams, cfg Config, opts *serveOptio
 	d.server.SocketPath = filepath.Join(d.dataDir, SocketFile)
 	d.server.Addr = cfg.Listen
 	d.server.Jobs, d.server.Runs = d.runner, d.runner
-	d.server.Machine = newMachineService(d.machine, d.router, d.runner.ActiveRun)
+	d.server.Canary = d.runner
+	ms := newMachineService(d.machine, d.router, d.runner.ActiveRun)
+	d.server.Machine, d.server.Offsets, d.server.Programs = ms, ms, d.store
 	d.server.Relay = &relayService{r: d.runner}
 	d.server.Events = d.hub
 	d.server.Drift = &driftService{m: d.machine, store: d.store, setup: cfg.Probe, now: time.Now}

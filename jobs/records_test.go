@@ -131,12 +131,12 @@ func TestTokens(t *testing.T) {
 	if _, err := s.TokenByHash(ctx, hash("wrong")); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown secret: err=%v", err)
 	}
-	if name, err := s.CheckToken(ctx, "s3cret"); err != nil || name != "panel" {
-		t.Errorf("CheckToken=%q, %v; want panel", name, err)
+	if name, role, err := s.AuthenticateToken(ctx, "s3cret"); err != nil || name != "panel" || role != "operator" {
+		t.Errorf("AuthenticateToken=%q, %q, %v; want panel, operator", name, role, err)
 	}
 	for _, secret := range []string{"", "S3cret", "s3cret "} {
-		if _, err := s.CheckToken(ctx, secret); !errors.Is(err, ErrNotFound) {
-			t.Errorf("CheckToken(%q): err=%v, want ErrNotFound", secret, err)
+		if name, role, err := s.AuthenticateToken(ctx, secret); !errors.Is(err, ErrNotFound) || name != "" || role != "" {
+			t.Errorf("AuthenticateToken(%q) = %q, %q, %v; want nothing and ErrNotFound", secret, name, role, err)
 		}
 	}
 	if h := sha256.Sum256([]byte("s3cret")); string(hash("s3cret")) != string(h[:]) {

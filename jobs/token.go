@@ -108,17 +108,11 @@ func HashTokenSecret(secret string) []byte {
 	return h[:]
 }
 
-// CheckToken authenticates a bearer token secret and returns the token's
-// name. Errors: ErrNotFound for an unknown or revoked secret (including an
-// empty one). AuthenticateToken also returns the role.
-func (s *Store) CheckToken(ctx context.Context, secret string) (string, error) {
-	name, _, err := s.AuthenticateToken(ctx, secret)
-	return name, err
-}
-
 // AuthenticateToken authenticates a bearer token secret and returns the
-// token's name and role. Errors: ErrNotFound for an unknown or revoked
-// secret (including an empty one).
+// token's name and role: the one check of a secret (web.TokenStore), so
+// that no caller can accept a token without learning what it may do.
+// Errors: ErrNotFound for an unknown or revoked secret (including an empty
+// one).
 func (s *Store) AuthenticateToken(ctx context.Context, secret string) (name, role string, err error) {
 	if secret == "" {
 		return "", "", fmt.Errorf("token: empty secret: %w", ErrNotFound)

@@ -52,6 +52,12 @@ func (s *Server) routes() []route {
 		{"POST", "/api/v1/runs/{id}/resume", op, s.runAction((RunService).ResumeRun)},
 		{"POST", "/api/v1/runs/{id}/abort", op, s.runAction((RunService).AbortRun)},
 		{"GET", "/api/v1/runs/{id}/telemetry", vw, s.telemetry},
+		{"GET", "/api/v1/runs/{id}/canary", vw, s.getCanaryReport},
+		{"GET", "/api/v1/jobs/{id}/baseline", vw, s.getBaseline},
+		{"PUT", "/api/v1/jobs/{id}/baseline", adm, s.putBaseline},
+		{"DELETE", "/api/v1/jobs/{id}/baseline", adm, s.deleteBaseline},
+		{"GET", "/api/v1/jobs/{id}/canary-config", vw, s.getCanaryConfig},
+		{"PUT", "/api/v1/jobs/{id}/canary-config", adm, s.putCanaryConfig},
 		{"GET", "/api/v1/runs/{id}/drift", vw, s.runDrift},
 		{"GET", "/api/v1/machine", vw, s.machineStatus},
 		{"POST", "/api/v1/machine/home", op, s.machineAction((MachineService).Home)},
@@ -84,6 +90,10 @@ func (s *Server) routes() []route {
 		{"GET", "/api/docs", pub, s.apiDocs},
 		{"GET", "/api/docs/{file}", pub, s.apiDocs},
 		{"GET", "/metrics", vw, s.serveMetrics},
+		// Work offsets and program text (web/offsets.go).
+		{"GET", "/api/v1/machine/offsets", vw, s.getOffsets},
+		{"POST", "/api/v1/machine/offsets", op, s.zeroOffsets},
+		{"GET", "/api/v1/jobs/{id}/gcode", vw, s.jobGcode},
 	}
 }
 

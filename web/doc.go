@@ -4,9 +4,10 @@
 // panel (web/ui, with an SPA fallback), and a Go client for all of it.
 //
 // The daemon's composition root (kerf serve) builds a Server, fills in the
-// services it needs — JobService, RunService, MachineService, EventSource,
-// Backupper, TokenStore, UserStore, MetricsSource, all declared here by
-// their consumer — and opens it:
+// services it needs — JobService, RunService, MachineService,
+// OffsetService, ProgramStore, EventSource, Backupper, TokenStore,
+// UserStore, MetricsSource, all declared here by their consumer — and opens
+// it:
 //
 //	srv := web.NewServer()
 //	srv.SocketPath = filepath.Join(dataDir, "kerf.sock")
@@ -26,7 +27,8 @@
 //
 // Roles are ordered viewer < operator < admin. Viewer reads everything;
 // operator also uploads, starts, pauses, resumes and aborts jobs and moves
-// the machine (jog, home, unlock, reset, hold, resume, overrides); admin
+// the machine (jog, home, unlock, reset, hold, resume, overrides, work
+// offsets); admin
 // also writes GRBL settings, deletes jobs, downloads backups and manages
 // tokens and users. The route table (routes) gives every route its least
 // role, and one check (guard, authorize) enforces it before any handler

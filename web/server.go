@@ -54,6 +54,12 @@ type Server struct {
 	Backups Backupper
 	Tokens  TokenStore
 	Users   UserStore
+	// Canary serves baselines, canary configs and verdicts (nil: 503).
+	Canary CanaryService
+	// Offsets serves /api/v1/machine/offsets and Programs the program text
+	// of /api/v1/jobs/{id}/gcode; nil answers 503.
+	Offsets  OffsetService
+	Programs ProgramStore
 	// Drift serves the drift routes (checkpoints, probe, job opt-out);
 	// nil makes them answer 503.
 	Drift DriftService

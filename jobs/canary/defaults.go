@@ -17,19 +17,27 @@ var defaultDocument string
 // score thresholds, parsed from the embedded cnc_default.json by the same
 // parser as user configs. Metrics (units chosen so real shifts are ≫ 1e-4):
 //
-//   - feed_ratio (percent, motion, critical): achieved/programmed feed ×
-//     100; Low when ≤ 95 % of the baseline's mean, critical at ≤ 80 %.
-//   - segment_duration_ms (ms, motion): time between consecutive executed
-//     blocks; High at ≥ +10 %; outliers removed.
-//   - planner_starvation (percent, stream): time with the planner empty
-//     while lines were pending.
+//   - feed_ratio (percent, motion, critical): achieved path feed between
+//     two status reports over the programmed feed × 100; Low when ≤ 95 % of
+//     the baseline's mean, critical at ≤ 80 %.
+//   - segment_duration_ms (ms, motion): time per executed source line;
+//     High at ≥ +10 %; outliers removed.
+//   - window_duration_ms (ms, motion): time over the window's lines; its
+//     mean ratio is the window duration ratio; High at ≥ +10 %.
+//   - planner_fill (percent, stream, critical): planner blocks in use while
+//     lines were pending, the starvation measure; Low at ≤ 80 % of the
+//     baseline, critical at ≤ 60 %.
 //   - spindle_on_mismatch (ms, spindle, critical): time the sensed router
 //     state differs from the commanded one; critical at ≥ 3× the baseline.
-//   - z_drift_um (µm, z, critical): |Z error| at drift-check safe points;
-//     critical at ≥ 2× the baseline. A critical metric without data fails
-//     the canary (Kayenta's rule), so remove it with Config.Without when
-//     drift checks are off.
-//   - alarm_error_count (count, controller): error:N and ALARM:N responses.
+//   - router_sense_latency_ms (ms, spindle): command → sense agreement.
+//   - z_drift_um (µm, z, critical): |Z drift| at drift checkpoints; a
+//     healthy machine reads probe noise (1–2 µm), so High at ≥ 3× and
+//     critical at ≥ 5× the baseline's mean. A critical metric without data fails
+//     the canary (Kayenta's rule): live judging drops metrics without data
+//     with Observed.
+//   - alarm_error_count (count, controller): alarms entered.
+//
+// jobs/canary/runmetrics computes these from a run's telemetry.
 //
 // Group weights: motion 40, stream 15, spindle 20, z 15, controller 10.
 // Thresholds: pass 90, marginal 70.
@@ -62,3 +70,7 @@ func (c Config) Metric(name string) (MetricConfig, bool) {
 	}
 	return MetricConfig{}, false
 }
+
+// DefaultDocument returns the default canary config document
+// (cnc_default.json): what a per-job override replaces.
+func DefaultDocument() []byte { return []byte(defaultDocument) }

@@ -203,7 +203,7 @@ func TestDefaultConfig(t *testing.T) {
 	for _, m := range cfg.Metrics {
 		names = append(names, m.Name)
 	}
-	wantNames := []string{"feed_ratio", "segment_duration_ms", "planner_starvation", "spindle_on_mismatch", "z_drift_um", "alarm_error_count"}
+	wantNames := []string{"feed_ratio", "segment_duration_ms", "window_duration_ms", "planner_fill", "spindle_on_mismatch", "router_sense_latency_ms", "z_drift_um", "alarm_error_count"}
 	if !slices.Equal(names, wantNames) {
 		t.Errorf("metrics=%v, want %v", names, wantNames)
 	}

@@ -9,10 +9,27 @@ import (
 // TestRCrossCheck runs kerf's own cases with CNC-like windows, whose
 // interval comes from R's wilcox.test and whose estimate and
 // classification come from an independent R implementation of the rules
-// (testdata/rcheck/gen.R).
+// (testdata/rcheck/gen.R), and real windows of the canary scenario the live
+// judge aborted runs for (testdata/rcheck/scenario.R).
 func TestRCrossCheck(t *testing.T) {
 	t.Parallel()
-	data, err := os.ReadFile("testdata/rcheck/cases.json")
+	for _, tc := range []struct {
+		file string
+		min  int
+	}{
+		{"testdata/rcheck/cases.json", 10},
+		// Real windows from the canary scenario (scenario.R).
+		{"testdata/rcheck/scenario_cases.json", 4},
+	} {
+		t.Run(tc.file, func(t *testing.T) {
+			t.Parallel()
+			rCrossCheck(t, tc.file, tc.min)
+		})
+	}
+}
+
+func rCrossCheck(t *testing.T, path string, minCases int) {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +46,7 @@ func TestRCrossCheck(t *testing.T) {
 	if err := json.Unmarshal(data, &file); err != nil {
 		t.Fatal(err)
 	}
-	if len(file.Cases) < 10 {
+	if len(file.Cases) < minCases {
 		t.Fatalf("%d cases", len(file.Cases))
 	}
 	for _, c := range file.Cases {

@@ -1,6 +1,6 @@
 // Package machine supervises the daemon's link to its one GRBL board and
 // offers manual control of the machine (home, unlock, reset, jog,
-// overrides, settings).
+// overrides, settings, work offsets).
 //
 // A Machine dials the board (a serial port or the simulator), performs
 // the grbl handshake, publishes what it learns and every status report,

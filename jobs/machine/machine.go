@@ -68,6 +68,8 @@ type Machine struct {
 	conn        *grbl.Conn
 	sig         *runner.Signals
 	board       *BoardInfo
+	offsets     *Offsets // last "$#" read on offsetsConn; nil: the handshake's
+	offsetsConn *grbl.Conn
 	lastErr     error
 	changed     time.Time
 	lease       *lease

@@ -44,7 +44,7 @@ func outcome(err error) (jobs.RunState, string) {
 		return jobs.StateAborted, ErrRelayOff.Error()
 	case errors.Is(err, ErrUserAbort):
 		return jobs.StateAborted, ErrUserAbort.Error()
-	case errors.Is(err, ErrDriftLimit):
+	case errors.Is(err, ErrDriftLimit), errors.As(err, new(*CanaryAbortError)):
 		return jobs.StateAborted, err.Error()
 	case errors.Is(err, ErrShutdown), errors.Is(err, grbl.ErrDisconnected), errors.Is(err, grbl.ErrClosed),
 		errors.Is(err, ErrUnexpectedReset), errors.Is(err, grbl.ErrReset):
@@ -111,6 +111,10 @@ func (s *Service) stream(ctx context.Context, ar *activeRun, job jobs.Job, run j
 
 	rec := newRecorder(s, run, job, conn)
 	rec.stop = ar.cancel
+	judge := s.startJudge(ctx, ar, conn, job, run, gopts) // nil: no baseline
+	if judge != nil {
+		rec.tap = judge.add
+	}
 	if s.Relay != nil {
 		unsubscribe := s.Relay.Subscribe(rec.relay.on)
 		defer func() { unsubscribe(); s.storeRelaySwitches(context.WithoutCancel(ctx), rec) }()
@@ -161,6 +165,7 @@ func (s *Service) stream(ctx context.Context, ar *activeRun, job jobs.Job, run j
 		err = cp.err // the checkpoint's own account, not the ALARM:5 it caused
 	}
 	rec.flush(context.WithoutCancel(ctx), res.Progress)
+	judge.finish(context.WithoutCancel(ctx), err == nil)
 	return &res, err
 }
 

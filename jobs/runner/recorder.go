@@ -37,6 +37,8 @@ type recorder struct {
 	// stop, when set, stops the run (the stream's context) when the
 	// record cannot be written.
 	stop context.CancelCauseFunc
+	// tap, when set, also receives every sample (the live canary judge).
+	tap func(jobs.Sample)
 }
 
 func newRecorder(s *Service, run jobs.Run, job jobs.Job, conn *grbl.Conn) *recorder {
@@ -58,7 +60,11 @@ func (r *recorder) progress(p Progress) {
 	r.last = p
 	if p.HaveStatus && p.Status.At.After(r.lastStatus) {
 		r.lastStatus = p.Status.At
-		r.samples = append(r.samples, r.sample(p))
+		smp := r.sample(p)
+		r.samples = append(r.samples, smp)
+		if r.tap != nil {
+			r.tap(smp)
+		}
 		warn = r.pwmCheck(p)
 		// GRBL holds by itself at M0; its ok waits for cycle start.
 		if r.pauseAt != 0 && p.Status.State == grbl.StateHold && p.Status.SubState == 0 {

@@ -103,6 +103,10 @@ type Service struct {
 	Logger           *slog.Logger
 	Now              func() time.Time
 
+	// Canary configures live canary judging of runs against their job's
+	// baseline (judge.go).
+	Canary CanaryOptions
+
 	mu     sync.Mutex
 	active *activeRun
 	ctx    context.Context

@@ -15,14 +15,15 @@ import (
 const (
 	testUser     = "ada" // an operator
 	testViewer   = "vic" // a viewer
+	testAdmin    = "ida" // an admin
 	testPassword = "correct horse battery"
 	// testIterations keeps PBKDF2 cheap in tests; the daemon uses
 	// jobs.DefaultPasswordIterations.
 	testIterations = 1000
 )
 
-// authenticate gives the server a user store holding an operator and a
-// viewer, both with testPassword.
+// authenticate gives the server a user store holding an operator, a
+// viewer and an admin, all with testPassword.
 func authenticate(t testing.TB, srv *web.Server) {
 	t.Helper()
 	store := jobs.NewStore(t.TempDir())
@@ -38,7 +39,7 @@ func authenticate(t testing.TB, srv *web.Server) {
 	if err != nil {
 		t.Fatalf("hash password: %v", err)
 	}
-	for name, role := range map[string]string{testUser: "operator", testViewer: "viewer"} {
+	for name, role := range map[string]string{testUser: "operator", testViewer: "viewer", testAdmin: "admin"} {
 		if _, err := store.CreateUser(context.Background(), jobs.User{Name: name, Role: role, Password: hash}); err != nil {
 			t.Fatalf("create user %s: %v", name, err)
 		}

@@ -11,7 +11,7 @@ import (
 )
 
 // browserTimeout bounds the whole node test run.
-const browserTimeout = 3 * time.Minute
+const browserTimeout = 6 * time.Minute
 
 // chromiumPath is Debian's chromium; KERF_CHROMIUM overrides it.
 func chromiumPath() string {
@@ -59,6 +59,7 @@ func TestBrowser(t *testing.T) {
 		"KERF_SHOTS="+shots,
 		"KERF_USER="+testUser,
 		"KERF_VIEWER="+testViewer,
+		"KERF_ADMIN="+testAdmin,
 		"KERF_PASS="+testPassword,
 		"KERF_CORPUS="+filepath.Join("..", "..", "testdata", "corpus", "open"),
 	)

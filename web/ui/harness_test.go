@@ -3,6 +3,8 @@ package ui_test
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -43,6 +45,8 @@ type harness struct {
 	wsQueries []string
 	offline   bool
 	conns     map[net.Conn]struct{}
+	extra     extraState
+	bodies    webtest.ProgramDir
 
 	api     *httptest.Server
 	control *httptest.Server
@@ -69,6 +73,8 @@ func newHarness(t testing.TB) *harness {
 		},
 	}
 	t.Cleanup(h.hub.Close)
+	h.bodies = webtest.ProgramDir(t.TempDir())
+	h.initExtras()
 
 	srv := web.NewServer()
 	srv.Jobs = &webtest.JobService{T: t, AddJobFn: h.addJob, JobFn: h.job, JobsFn: h.jobs, DeleteJobFn: h.deleteJob, StartJobFn: h.startJob}
@@ -94,11 +100,15 @@ func newHarness(t testing.TB) *harness {
 		SettingsFn: h.settings,
 	}
 	srv.Events = h.hub
+	srv.Offsets = &webtest.OffsetService{T: t, OffsetsFn: h.offsets, ZeroAxesFn: h.zeroAxes}
+	srv.Programs = h.bodies
+	srv.Drift = harnessDrift{h}
+	srv.Relay = &webtest.RelayService{T: t, RelayStatusFn: h.relayStatus, RelayOnFn: h.relaySwitch(true), RelayOffFn: h.relaySwitch(false)}
 	authenticate(t, srv)
 
 	// The server serves the panel itself (the embedded ui.FS, SPA fallback)
 	// next to the API, as the daemon does.
-	h.api = httptest.NewUnstartedServer(h.gate(apiHandler(srv)))
+	h.api = httptest.NewUnstartedServer(h.gate(h.extras(apiHandler(srv))))
 	// Track every connection, websockets (hijacked) included, so going
 	// offline can cut them all.
 	h.api.Config.ConnState = func(c net.Conn, st http.ConnState) {
@@ -224,9 +234,14 @@ func (h *harness) addJob(_ context.Context, name string, body io.Reader) (jobs.J
 	if err != nil {
 		return jobs.Job{}, fmt.Errorf("encode check report: %w", err)
 	}
+	sum := sha256.Sum256(data)
+	sha := hex.EncodeToString(sum[:])
+	if err := h.storeBody(sha, data); err != nil {
+		return jobs.Job{}, fmt.Errorf("store %s: %w", name, err)
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	j := jobs.Job{ID: h.nextID, Name: name, Size: int64(len(data)), Lines: rep.Lines, Created: time.Now().UTC(), Check: check}
+	j := jobs.Job{ID: h.nextID, Name: name, SHA256: sha, Size: int64(len(data)), Lines: rep.Lines, Created: time.Now().UTC(), Check: check}
 	h.nextID++
 	h.jobList = append([]jobs.Job{j}, h.jobList...)
 	return j, nil
@@ -379,8 +394,10 @@ func (h *harness) telemetry(_ context.Context, id jobs.ID, fn func(jobs.Sample) 
 //	GET  /calls                            the machine/run calls so far
 //	GET  /ws                               the query strings of websocket requests
 //	POST /offline, POST /online            cut the API off (503, connections closed) and back
+//	POST /features, POST /finish           see extraControl
 func (h *harness) controlHandler() http.Handler {
 	mux := http.NewServeMux()
+	h.extraControl(mux)
 	mux.HandleFunc("POST /publish", func(w http.ResponseWriter, r *http.Request) {
 		var ev struct {
 			Topic string          `json:"topic"`

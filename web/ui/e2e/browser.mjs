@@ -81,6 +81,8 @@ export const control = {
   wsQueries: () => call('GET', '/ws'),
   offline: () => call('POST', '/offline'),
   online: () => call('POST', '/online'),
+  features: (f) => call('POST', '/features', { probe: true, relay: true, baseline: true, ...f }),
+  finish: (run) => call('POST', '/finish', { run }),
 };
 
 /** until polls fn (a control-plane read) until pred holds, up to 10 s. */

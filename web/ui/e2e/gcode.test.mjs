@@ -49,6 +49,15 @@ describe('gcode.parse', () => {
     assert.equal(p.lineCount, 4);
   });
 
+  it('keeps Z per segment, and spreads a helix\'s Z over its chords', () => {
+    const p = parse('G0 Z5\nG1 X10 Z-1 F100\nG2 X10 Y0 I-5 J0 Z-3');
+    assert.deepEqual([...p.zs.slice(0, 4)], [0, 5, 5, -1]);
+    const n = p.kinds.length;
+    near(p.zs[2 * (n - 1) + 1], -3, 'helix end Z');
+    const mid = Math.floor((n - 2) / 2) + 2;
+    near(p.zs[2 * mid], -2, 'helix Z halfway round', 0.05);
+  });
+
   it('an empty program has empty bounds', () => {
     assert.equal(parse('; nothing\n%\n').bounds.empty, true);
   });

@@ -36,6 +36,7 @@ for (const vp of VIEWPORTS) {
       con.allow({ status: 404, path: '/api/v1/auth/me' }); // a daemon without login sessions
       con.allow({ status: 401, path: '/api/v1/auth/me' }); // not logged in yet
       con.allow({ status: 422, path: '/api/v1/jobs' }); // the upload GRBL would reject
+      con.allow({ status: 404, path: '/baseline' }); // a job without a baseline
       // The harness starts each viewport from an idle machine.
       await control.machine({ state: 'Idle', wpos: [0, 0, 0], alarm: null });
     });
@@ -98,6 +99,63 @@ for (const vp of VIEWPORTS) {
       await page.locator('#pv-info').filter({ hasText: /Bounds \(work mm\): X.*(Fits|Leaves) the machine travel/ }).waitFor();
     });
 
+    it('zeroes the work offsets per axis and all at once', async () => {
+      await control.machine({ state: 'Idle', mpos: [-140, -80, -10], wpos: [10, 10, -5], wco: [-150, -90, -5] });
+      await page.locator('#wpos-x').filter({ hasText: /^10\.000$/ }).waitFor();
+      await page.locator('#wcs-info').filter({ hasText: /In use: G54\. G54 origin at machine/ }).waitFor();
+      const zeros = (c) => c.filter((x) => x.startsWith('zero '));
+      const n = zeros(await control.calls()).length;
+      await page.click('.zero[data-axis="X"]');
+      await page.locator('#wpos-x').filter({ hasText: /^0\.000$/ }).waitFor();
+      assert.equal(await page.locator('#wpos-y').textContent(), '10.000', 'Y untouched');
+      await page.click('#zero-all');
+      await page.locator('#wpos-z').filter({ hasText: /^0\.000$/ }).waitFor();
+      const calls = await until(control.calls, (c) => zeros(c).length >= n + 2, 'two zero calls');
+      assert.deepEqual(zeros(calls).slice(-2), ['zero G54 X0', 'zero G54 X0 Y0 Z0']);
+      await page.locator('#wcs-info').filter({ hasText: 'G54 origin at machine -140.000, -80.000, -10.000 mm' }).waitFor();
+      await shot('machine');
+    });
+
+    it('probes the Z reference, and says so when the daemon cannot', async () => {
+      const probes = (c) => c.filter((x) => x === 'probe').length;
+      const n = probes(await control.calls());
+      await page.click('#btn-probe');
+      await page.locator('#probe-result').filter({ hasText: /machine Z -42\.318 mm \(reference -42\.305 mm\): drift -13 µm/ }).waitFor();
+      assert.equal(probes(await control.calls()), n + 1);
+      await control.features({ probe: false });
+      con.allow({ status: 404, path: '/api/v1/machine/probe' }); // an older daemon
+      try {
+        await page.click('#btn-probe');
+        await page.locator('#probe-result').filter({ hasText: 'Probing the reference is not available on this daemon.' }).waitFor();
+        assert.equal(await page.locator('#btn-probe').isDisabled(), true);
+      } finally {
+        await control.features({});
+      }
+    });
+
+    it('switches the router in drive mode, with confirmation to switch it on', async () => {
+      const relay = { mode: 'drive', commanded: false, sensed: null };
+      await control.machine({ relay });
+      await control.publish('relay.state', relay);
+      await page.locator('#relay-note').filter({ hasText: 'Router commanded off' }).waitFor();
+      await page.click('#relay-on');
+      await page.locator('#confirm-dlg').waitFor({ state: 'visible' });
+      assert.match(await page.locator('#confirm-text').textContent(), /Switch the router ON/);
+      await page.click('#confirm-ok');
+      await page.locator('#relay-note').filter({ hasText: 'Router commanded on' }).waitFor();
+      assert.equal(await page.locator('#relay-cmd').textContent(), 'On');
+      await page.click('#relay-off');
+      await page.locator('#relay-note').filter({ hasText: 'Router commanded off' }).waitFor();
+      const calls = await control.calls();
+      assert.deepEqual(calls.filter((c) => c.startsWith('relay ')).slice(-2), ['relay on', 'relay off']);
+      // Back to sense mode: the panel cannot switch the router there.
+      const sense = { mode: 'sense', commanded: null, sensed: false };
+      await control.machine({ relay: sense });
+      await control.publish('relay.state', sense);
+      await page.locator('#relay-note').filter({ hasText: /sense mode/ }).waitFor();
+      assert.equal(await page.locator('#relay-on').isDisabled(), true);
+    });
+
     it('starts the job; jog is disabled with the reason while it runs', async () => {
       const row = page.locator('#job-table tbody tr', { hasText: 'Gates_combined' }).first();
       const starts = (c) => c.filter((x) => x.startsWith('start job '));
@@ -109,6 +167,9 @@ for (const vp of VIEWPORTS) {
       await page.locator('#jog-reason').filter({ hasText: /disabled while run .* is running/ }).waitFor();
       for (const b of await page.locator('.jogb').all()) assert.equal(await b.isDisabled(), true);
       assert.equal(await page.locator('#run-pause').isEnabled(), true);
+      assert.equal(await page.locator('#zero-all').isDisabled(), true);
+      assert.match(await page.locator('#zero-reason').textContent(), /Zeroing is disabled while run .* is running/);
+      assert.equal(await page.locator('#btn-probe').isDisabled(), true);
     });
 
     it('moves progress, the source line and the DRO from websocket events', async () => {
@@ -218,6 +279,48 @@ for (const vp of VIEWPORTS) {
       await page.click('#run-abort');
       await page.click('#confirm-ok');
       await page.locator('#run-state').filter({ hasText: 'aborted' }).waitFor();
+    });
+
+    it('offers a completed run as the baseline, which only an admin may set', async () => {
+      const row = page.locator('#job-table tbody tr', { hasText: 'Gates_combined' }).first();
+      const jobID = await row.getAttribute('data-job');
+      const starts = (c) => c.filter((x) => x.startsWith(`start job ${jobID} `));
+      const n = starts(await control.calls()).length;
+      await row.locator('input.from-line').fill('0');
+      await row.getByRole('button', { name: /^Start / }).click();
+      const calls = await until(control.calls, (c) => starts(c).length > n, 'the start call');
+      const id = starts(calls).at(-1).split(' ')[4];
+      await page.locator('#run-state').filter({ hasText: 'running' }).waitFor();
+      await control.finish(id);
+      await page.locator('#run-state').filter({ hasText: 'completed' }).waitFor();
+      // The last line comes from the stored run (run.state events carry none).
+      await page.locator('#run-line').filter({ hasText: /^15960$/ }).waitFor();
+      const set = page.getByRole('button', { name: `Use run ${id} as the baseline of its job` });
+      await set.waitFor();
+      assert.equal(await set.isDisabled(), true, 'an operator cannot set a baseline');
+      assert.equal(await set.getAttribute('title'), 'Needs the admin role');
+      await page.locator('#baseline').filter({ hasText: 'has no baseline' }).waitFor();
+      const offered = page.locator('#baseline button.set-baseline');
+      assert.match(await offered.textContent(), /^Use run \w+$/);
+      assert.equal(await offered.isDisabled(), true);
+    });
+
+    it('previews a job from the daemon\'s copy of its program', async () => {
+      // A fresh page has no program text of its own.
+      await page.reload();
+      await page.locator('#conn-state').filter({ hasText: 'Live' }).waitFor();
+      const row = page.locator('#job-table tbody tr', { hasText: 'Gates_combined' }).first();
+      await row.locator('button.linkish').click();
+      await page.locator('#pv-info').filter({ hasText: /Bounds \(work mm\): X/ }).waitFor();
+      // The 3D (isometric) view draws the same program differently.
+      const top = await page.locator('#pv-canvas').evaluate((c) => c.toDataURL());
+      await page.click('.pv-view[data-view="3d"]');
+      assert.equal(await page.locator('.pv-view[data-view="3d"]').getAttribute('aria-pressed'), 'true');
+      assert.match(await page.locator('#pv-canvas').getAttribute('aria-label'), /3D view/);
+      const iso = await page.locator('#pv-canvas').evaluate((c) => c.toDataURL());
+      assert.notEqual(iso, top, 'the 3D view differs from the top view');
+      await shot('preview-3d');
+      await page.click('.pv-view[data-view="top"]');
     });
 
     it('shows the alarm banner; its unlock button calls the API', async () => {

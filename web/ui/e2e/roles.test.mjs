@@ -18,6 +18,7 @@ describe('a viewer', { skip: !VIEWER && 'the harness has no viewer (KERF_VIEWER)
     page = await browser.context.newPage();
     con = watchConsole(page);
     con.allow({ status: 401, path: '/api/v1/auth/me' });
+    con.allow({ status: 404, path: '/baseline' }); // a job without a baseline
   });
 
   after(async () => { await browser?.close(); });
@@ -30,11 +31,12 @@ describe('a viewer', { skip: !VIEWER && 'the harness has no viewer (KERF_VIEWER)
     await page.click('#login-submit');
     await page.locator('#whoami').filter({ hasText: `${VIEWER} (viewer)` }).waitFor();
     await page.locator('#conn-state').filter({ hasText: 'Live' }).waitFor();
-    for (const sel of ['#btn-home', '#btn-unlock', '#btn-reset', '.ov button >> nth=0', '#file']) {
+    for (const sel of ['#btn-home', '#btn-unlock', '#btn-reset', '.ov button >> nth=0', '#file', '#zero-all', '.zero[data-axis="X"]', '#btn-probe', '#relay-on', '#relay-off']) {
       assert.equal(await page.locator(sel).isDisabled(), true, `${sel} disabled for a viewer`);
     }
     assert.equal(await page.locator('#btn-home').getAttribute('title'), 'Needs the operator role');
     assert.match(await page.locator('#jog-reason').textContent(), /operator role/);
+    assert.match(await page.locator('#zero-reason').textContent(), /Zeroing needs the operator role/);
     for (const b of await page.locator('#job-table .start-job').all()) assert.equal(await b.isDisabled(), true);
   });
 

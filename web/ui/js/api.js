@@ -63,6 +63,7 @@ export class API {
 
   get(path, opts) { return this.request('GET', path, undefined, opts); }
   post(path, body, opts) { return this.request('POST', path, body, opts); }
+  put(path, body) { return this.request('PUT', path, body); }
   del(path) { return this.request('DELETE', path); }
 
   me() { return this.get('/auth/me', { allow401: true }); }
@@ -89,4 +90,26 @@ export class API {
   run(id) { return this.get(`/runs/${id}`); }
   runAction(id, action) { return this.post(`/runs/${id}/${action}`); }
   telemetryURL(id) { return `${this.base}/runs/${id}/telemetry?format=csv`; }
+
+  /** gcode fetches a job's program text (text/plain; ETag = its SHA-256). */
+  gcode(id) { return this.request('GET', `/jobs/${id}/gcode`); }
+
+  offsets() { return this.get('/machine/offsets'); }
+  zero(req) { return this.post('/machine/offsets', req); }
+  probe() { return this.post('/machine/probe', {}); }
+  relay() { return this.get('/relay'); }
+  relayAction(onOff) { return this.post(`/relay/${onOff}`); }
+  baseline(jobID) { return this.get(`/jobs/${jobID}/baseline`); }
+  setBaseline(jobID, runID) { return this.put(`/jobs/${jobID}/baseline`, { run: runID }); }
+  clearBaseline(jobID) { return this.del(`/jobs/${jobID}/baseline`); }
+}
+
+/**
+ * missing reports whether err says the daemon has no such endpoint (an
+ * older daemon): 501, or a 404 for the route itself rather than for a
+ * resource it names.
+ */
+export function missing(err) {
+  return err instanceof APIError && (err.status === 501 || err.status === 405 ||
+    (err.status === 404 && /no API route/i.test(err.message)));
 }

@@ -3,7 +3,7 @@
 // resuming with ?since=SEQ after a lost connection. Controls are real
 // buttons that call the API; every failure is shown with the API's message.
 
-import { API, APIError } from './api.js';
+import { API, APIError, missing } from './api.js';
 import { EventStream } from './stream.js';
 import { parse } from './gcode.js';
 import { Preview, outside } from './preview.js';
@@ -39,6 +39,13 @@ const S = {
   verdict: null,
   scores: [], // [{x: line, y: score}] of the live verdicts of the current run
   previewJob: null,
+  offsets: null, // GET /machine/offsets
+  offsetsAPI: null, // false: the daemon has no offsets endpoint
+  relayAPI: null, // false: the daemon has no /relay endpoints
+  probeAPI: null, // false: the daemon has no /machine/probe
+  probe: null, // the last probe reply
+  baseline: { job: null, state: 'none' }, // the previewed job's baseline
+  runsList: [],
 };
 
 const api = new API({ onUnauthorized: () => showLogin() });
@@ -205,7 +212,8 @@ let reloading = null;
 function reload() {
   if (reloading) return reloading;
   reloading = (async () => {
-    await Promise.all([loadMachine(), loadJobs(), loadRuns(), loadTravel()]);
+    await Promise.all([loadMachine(), loadJobs(), loadRuns(), loadTravel(), loadOffsets(), loadRelay()]);
+    if (S.previewJob) loadBaseline(S.previewJob);
   })().finally(() => { reloading = null; });
   return reloading;
 }
@@ -236,6 +244,7 @@ async function loadJobs() {
 async function loadRuns() {
   try {
     const runs = await api.runs('?limit=50');
+    S.runsList = runs;
     renderHistory(runs);
     const active = runs.find((r) => ACTIVE.has(r.state));
     if (active) setRun(active);
@@ -271,7 +280,7 @@ function applyEvent(ev) {
       if (S.machine) setMachine({ ...S.machine, connected: false });
       loadMachine();
       break;
-    case 'machine.connected': loadMachine(); break;
+    case 'machine.connected': loadMachine(); loadOffsets(); break;
     case 'run.state': onRunState(d); break;
     case 'run.progress': onProgress(d); break;
     case 'run.prompt': onPrompt(d); break;
@@ -300,7 +309,13 @@ async function onRunState(d) {
   }
   setRun(run);
   if (!ACTIVE.has(run.state) || run.state === 'running') closePrompt();
-  if (!ACTIVE.has(run.state)) loadRuns();
+  if (!ACTIVE.has(run.state)) {
+    loadRuns();
+    loadOffsets(); // a program may have changed them (G10, G92)
+    if (S.previewJob === run.job_id) loadBaseline(run.job_id); // a completed run may be offered
+    // The runner's RunEvent carries no line counts: the stored run has the last lines.
+    if (!d.job_id) api.run(id).then((r) => { if (S.run?.id === r.id) setRun(r); }).catch(() => {});
+  }
   // A runner that reports an M0/M6 stop only as the pause's reason still
   // gets its dialog.
   else if (run.state === 'paused' && /\b(M0?0|M0?1|M0?6|tool)\b/i.test(run.reason || '') && !S.prompt) {
@@ -527,7 +542,27 @@ function renderControls() {
   const reason = $('#jog-reason');
   reason.hidden = !why;
   reason.textContent = why;
-  for (const b of $$('.zero')) b.title = 'Not available: the API has no endpoint to set work offsets (G10 L20) yet';
+  const zwhy = zeroBlock();
+  for (const b of $$('.zero')) { b.disabled = !!zwhy; b.title = zwhy; }
+  const zr = $('#zero-reason');
+  zr.hidden = !zwhy || zwhy === why;
+  zr.textContent = zwhy;
+  const pwhy = probeBlock();
+  $('#btn-probe').disabled = !!pwhy;
+  $('#btn-probe').title = pwhy;
+  const rwhy = relayBlock();
+  const onWhy = rwhy || relayOnBlock();
+  $('#relay-on').disabled = !!onWhy;
+  $('#relay-on').title = onWhy;
+  $('#relay-off').disabled = !!rwhy;
+  $('#relay-off').title = rwhy;
+  text('#relay-note', rwhy || relayText());
+  // Baselines are the admin's (they decide what every later run is judged against).
+  const admin = ROLES[S.role] >= ROLES.admin;
+  for (const b of $$('.set-baseline, #baseline-clear')) {
+    b.disabled = !admin || !online;
+    b.title = !admin ? 'Needs the admin role' : !online ? 'Not connected to the daemon' : '';
+  }
 }
 
 function renderConn() {
@@ -769,16 +804,21 @@ async function startJob(job, fromLine) {
 // ---------- preview ----------
 
 async function showPreview(jobID) {
+  const changed = S.previewJob !== jobID;
   S.previewJob = jobID;
+  if (changed) loadBaseline(jobID);
   const job = jobOf(jobID);
   text('#pv-name', job ? `— ${job.name}` : '');
-  const prog = S.programs.get(jobID);
-  preview.setProgram(prog ? prog.parsed : null);
-  updatePreviewTravel();
+  let prog = S.programs.get(jobID);
   if (!prog) {
-    text('#pv-info', 'The program text is not in this browser (upload it here to preview it): the API has no endpoint that serves a job\'s G-code yet.');
-    return;
+    preview.setProgram(null);
+    text('#pv-info', 'Loading the program…');
+    prog = await loadProgram(jobID);
+    if (S.previewJob !== jobID) return; // another job was selected meanwhile
+    if (!prog) return;
   }
+  preview.setProgram(prog.parsed);
+  updatePreviewTravel();
   const b = prog.parsed.bounds;
   if (b.empty) { text('#pv-info', 'The program has no XY moves to draw.'); return; }
   const f = (i) => `${b.min[i].toFixed(1)} to ${b.max[i].toFixed(1)}`;
@@ -791,6 +831,22 @@ async function showPreview(jobID) {
     msg += ' Machine travel unknown ($130/$131 not read).';
   }
   text('#pv-info', msg);
+}
+
+/** loadProgram fetches and parses a job's text from the daemon (null on failure, said in the preview). */
+async function loadProgram(jobID) {
+  try {
+    const src = await api.gcode(jobID);
+    const prog = { parsed: await parser.parse(src), src: src.split(/\r?\n|\r/) };
+    S.programs.set(jobID, prog);
+    if (S.run?.job_id === jobID) renderRun();
+    return prog;
+  } catch (err) {
+    text('#pv-info', missing(err)
+      ? 'This daemon does not serve program text: upload the file from this browser to preview it.'
+      : `Could not load the program (${err.status || 'no answer'} ${err.code}): ${err.message}`);
+    return null;
+  }
 }
 
 function updatePreviewTravel() {
@@ -901,10 +957,239 @@ function renderHistory(runs) {
     a.setAttribute('aria-label', `Telemetry of run ${r.id} as CSV`);
     a.download = `run-${r.id}-telemetry.csv`;
     te.append(a);
-    tr.append(out, du, ve, te);
-    label([...tr.children], ['Run', 'Job', 'Outcome', 'Duration', 'Verdict', 'Telemetry']);
+    const bl = document.createElement('td');
+    if (r.state === 'completed') {
+      const sb = document.createElement('button');
+      sb.type = 'button';
+      sb.className = 'small set-baseline';
+      sb.dataset.role = 'admin';
+      sb.textContent = 'Set as baseline';
+      sb.setAttribute('aria-label', `Use run ${r.id} as the baseline of its job`);
+      sb.addEventListener('click', () => setBaseline(r));
+      bl.append(sb);
+    }
+    tr.append(out, du, ve, te, bl);
+    label([...tr.children], ['Run', 'Job', 'Outcome', 'Duration', 'Verdict', 'Telemetry', 'Baseline']);
     tb.append(tr);
   }
+  renderControls();
+}
+
+// ---------- work offsets ----------
+
+async function loadOffsets() {
+  try {
+    S.offsets = await api.offsets();
+    S.offsetsAPI = true;
+  } catch (err) {
+    if (missing(err)) S.offsetsAPI = false;
+  }
+  renderOffsets();
+}
+
+function renderOffsets() {
+  const o = S.offsets;
+  const sel = $('#wcs');
+  if (o?.active && !sel.dataset.chosen) sel.value = o.active;
+  let info = '';
+  if (S.offsetsAPI === false) info = 'This daemon cannot read or set work offsets.';
+  else if (o) {
+    const v = o.wcs?.[sel.value];
+    info = `In use: ${o.active || '?'}. ${sel.value} origin at machine ${v ? v.map((x) => x.toFixed(3)).join(', ') : '—'} mm`
+      + `${o.fresh === false ? ' (as last read: the machine is busy)' : ''}.`;
+  }
+  text('#wcs-info', info);
+  renderControls();
+}
+
+/** zeroBlock says why zeroing is not possible now, or "". */
+function zeroBlock() {
+  const m = S.machine;
+  if (S.offsetsAPI === false) return 'Zeroing is not available on this daemon.';
+  if (ROLES[S.role] < ROLES.operator) return 'Zeroing needs the operator role.';
+  if (!S.streamOpen) return 'Not connected to the daemon.';
+  if (!m || m.connected === false) return 'No machine is connected.';
+  if (S.run && ACTIVE.has(S.run.state)) return `Zeroing is disabled while run ${S.run.id} is ${S.run.state}.`;
+  if (m.state === 'Alarm') return 'The machine is in alarm: unlock or home it first.';
+  if (m.state && m.state !== 'Idle') return `Zeroing needs the machine Idle (it is ${m.state}).`;
+  return '';
+}
+
+/** zero sets the work origin of axes ("X", "XYZ") at the current position. */
+async function zero(axes) {
+  const wcs = $('#wcs').value;
+  const req = { wcs };
+  for (const a of axes) req[a.toLowerCase()] = 0;
+  const names = axes.split('').join(', ');
+  const o = await act(`Zero ${names} of ${wcs}`, () => api.zero(req));
+  if (!o) return;
+  S.offsets = o;
+  renderOffsets();
+  toast(`${wcs}: ${names} zeroed at the current position.`);
+  loadMachine();
+}
+
+// ---------- probe ----------
+
+function probeBlock() {
+  const m = S.machine;
+  if (S.probeAPI === false) return 'Probing the reference is not available on this daemon.';
+  if (ROLES[S.role] < ROLES.operator) return 'Probing needs the operator role.';
+  if (!S.streamOpen) return 'Not connected to the daemon.';
+  if (!m || m.connected === false) return 'No machine is connected.';
+  if (S.run && ACTIVE.has(S.run.state)) return `Probing is disabled while run ${S.run.id} is ${S.run.state}.`;
+  if (m.state && m.state !== 'Idle') return `Probing needs the machine Idle (it is ${m.state}).`;
+  return '';
+}
+
+async function probeReference() {
+  const out = $('#probe-result');
+  out.textContent = 'Probing the reference…';
+  $('#btn-probe').disabled = true;
+  try {
+    const r = await api.probe();
+    S.probeAPI = true;
+    S.probe = r;
+    if (Number.isFinite(r.reference_z)) {
+      const um = Number.isFinite(r.drift_um) ? `${r.drift_um >= 0 ? '+' : ''}${r.drift_um.toFixed(0)} µm` : '—';
+      out.textContent = `Reference touched at machine Z ${mm(r.machine_z)} mm (reference ${mm(r.reference_z)} mm): drift ${um}.`;
+    } else {
+      out.textContent = `Reference touched at machine Z ${mm(r.machine_z)} mm: the first measurement, kept as the reference.`;
+    }
+  } catch (err) {
+    if (err instanceof APIError && (err.status === 404 || err.status === 501)) {
+      S.probeAPI = false;
+      out.textContent = 'Probing the reference is not available on this daemon.';
+    } else {
+      out.textContent = `Probe failed (${err.status || 'no answer'} ${err.code}): ${err.message}`;
+    }
+  } finally {
+    renderControls();
+  }
+}
+
+// ---------- router relay ----------
+
+/** relayFields keeps a relay answer's mode, commanded and sensed. */
+function relayFields(r) {
+  const src = r?.relay || r || {};
+  const out = {};
+  for (const k of ['mode', 'commanded', 'sensed']) if (k in src) out[k] = src[k];
+  return out;
+}
+
+async function loadRelay() {
+  try {
+    const r = await api.relay();
+    S.relayAPI = true;
+    if (S.machine) { S.machine.relay = { ...(S.machine.relay || {}), ...relayFields(r) }; renderMachine(); }
+  } catch (err) {
+    if (missing(err) || (err instanceof APIError && err.status === 404)) S.relayAPI = false;
+  }
+  renderControls();
+}
+
+function relayBlock() {
+  const mode = S.machine?.relay?.mode;
+  if (S.relayAPI === false) return 'Switching the router from the panel is not available on this daemon.';
+  if (ROLES[S.role] < ROLES.operator) return 'Switching the router needs the operator role.';
+  if (!S.streamOpen) return 'Not connected to the daemon.';
+  if (mode && mode !== 'drive') return `The relay is in ${mode} mode: kerf ${mode === 'sense' ? 'only watches the router' : 'has no relay'}, so switch the router by hand.`;
+  return '';
+}
+
+/** relayOnBlock adds the reasons that keep the router from being switched on. */
+function relayOnBlock() {
+  const m = S.machine || {};
+  if (S.run && ACTIVE.has(S.run.state)) return `The run ${S.run.id} controls the router while it is ${S.run.state}.`;
+  if (m.connected === false) return 'No machine is connected.';
+  if (m.state === 'Alarm' || m.state === 'Door') return `The machine is in ${m.state}: the router stays off.`;
+  return '';
+}
+
+function relayText() {
+  const r = S.machine?.relay || {};
+  const w = (v) => (v === true ? 'on' : v === false ? 'off' : 'unknown');
+  return r.mode === 'drive' ? `Router commanded ${w(r.commanded)}${'sensed' in r ? `, sensed ${w(r.sensed)}` : ''}.` : '';
+}
+
+async function relaySwitch(onOff) {
+  if (onOff === 'on' && !(await confirmDlg('Switch the router ON? The bit spins at once: keep hands clear.'))) return;
+  const r = await act(`Router ${onOff}`, () => api.relayAction(onOff));
+  if (r && S.machine) { S.machine.relay = { ...(S.machine.relay || {}), ...relayFields(r) }; renderMachine(); }
+  loadRelay();
+}
+
+// ---------- baseline ----------
+
+async function loadBaseline(jobID) {
+  S.baseline = { job: jobID, state: 'loading' };
+  renderBaseline();
+  let b;
+  try {
+    // A BaselineInfo {job, baseline: Baseline|null, offered}, or a bare Baseline.
+    const rec = await api.baseline(jobID);
+    const bl = rec && 'baseline' in rec ? rec.baseline : rec;
+    b = bl ? { job: jobID, state: 'set', run: bl.run_id || bl.run, config: bl.canary_config }
+      : { job: jobID, state: 'none', offered: rec.offered };
+  } catch (err) {
+    if (missing(err)) b = { job: jobID, state: 'missing' };
+    else if (err instanceof APIError && err.status === 404) b = { job: jobID, state: 'none' };
+    else b = { job: jobID, state: 'error', message: err.message };
+  }
+  if (S.baseline.job !== jobID) return; // another job was selected meanwhile
+  S.baseline = b;
+  renderBaseline();
+}
+
+function renderBaseline() {
+  const box = $('#baseline');
+  const b = S.baseline;
+  const job = jobOf(b.job);
+  const p = document.createElement('div');
+  p.className = 'baseline-row';
+  const name = job ? job.name : `job ${b.job}`;
+  if (!b.job) p.textContent = 'Select a job to see its baseline.';
+  else if (b.state === 'loading') p.textContent = `Baseline of ${name}: loading…`;
+  else if (b.state === 'missing') p.textContent = 'Baselines cannot be managed on this daemon.';
+  else if (b.state === 'error') p.textContent = `Baseline of ${name}: ${b.message}`;
+  else if (b.state === 'none') {
+    p.append(`${name} has no baseline: set one from a completed run in the history.`);
+    if (b.offered) {
+      const use = document.createElement('button');
+      use.type = 'button';
+      use.className = 'small set-baseline';
+      use.dataset.role = 'admin';
+      use.textContent = `Use run ${b.offered}`;
+      use.setAttribute('aria-label', `Use run ${b.offered} as the baseline of ${name}`);
+      use.addEventListener('click', () => setBaseline({ id: b.offered, job_id: b.job }));
+      p.append(' ', use);
+    }
+  } else {
+    p.append(`Baseline of ${name}: run ${b.run}${b.config ? ` (config ${b.config})` : ''}. `);
+    const clr = document.createElement('button');
+    clr.type = 'button';
+    clr.id = 'baseline-clear';
+    clr.className = 'small danger';
+    clr.dataset.role = 'admin';
+    clr.textContent = 'Clear baseline';
+    clr.addEventListener('click', async () => {
+      if (!(await confirmDlg(`Clear the baseline of ${name}? Its next runs get no canary verdict until a new one is set.`))) return;
+      if ((await act('Clear baseline', () => api.clearBaseline(b.job))) !== undefined) loadBaseline(b.job);
+    });
+    p.append(clr);
+  }
+  box.replaceChildren(p);
+  renderControls();
+}
+
+async function setBaseline(run) {
+  const job = jobOf(run.job_id);
+  const r = await act('Set baseline', () => api.setBaseline(run.job_id, run.id));
+  if (r === undefined) return;
+  toast(`Run ${run.id} is now the baseline of ${job ? job.name : `job ${run.job_id}`}.`);
+  if (S.previewJob !== run.job_id) showPreview(run.job_id);
+  else loadBaseline(run.job_id);
 }
 
 // ---------- wiring ----------
@@ -958,6 +1243,18 @@ function bind() {
     const f = ev.dataTransfer.files[0];
     if (f) upload(f);
   });
+  for (const b of $$('.zero')) b.addEventListener('click', () => zero(b.dataset.axis));
+  $('#wcs').addEventListener('change', (ev) => { ev.target.dataset.chosen = '1'; renderOffsets(); });
+  $('#btn-probe').addEventListener('click', probeReference);
+  for (const b of $$('.pv-view')) {
+    b.addEventListener('click', () => {
+      for (const o of $$('.pv-view')) o.setAttribute('aria-pressed', String(o === b));
+      preview.setView(b.dataset.view);
+      $('#pv-canvas').setAttribute('aria-label', b.dataset.view === '3d' ? '3D view of the toolpath (isometric)' : 'Top view of the toolpath');
+    });
+  }
+  $('#relay-on').addEventListener('click', () => relaySwitch('on'));
+  $('#relay-off').addEventListener('click', () => relaySwitch('off'));
   bindJog();
   // The elapsed time and ETA tick between progress events.
   setInterval(() => { if (S.run?.state === 'running') renderRun(); }, 1000);

@@ -29,7 +29,8 @@ const WORD = /([A-Za-z])\s*([-+]?(?:\d+\.?\d*|\.\d+))/g;
 
 /**
  * parse reads a program and returns
- *   { segs: Float64Array [x0,y0,x1,y1,...], kinds: Uint8Array, lines: Int32Array,
+ *   { segs: Float64Array [x0,y0,x1,y1,...], zs: Float64Array [z0,z1,...] per segment,
+ *     kinds: Uint8Array, lines: Int32Array,
  *     ends: Float64Array [x,y,z per source line: the position after it],
  *     bounds: {min:[x,y,z], max:[x,y,z], empty}, lineCount }
  * The arrays are typed so a worker can transfer them without copying.
@@ -38,6 +39,7 @@ const WORD = /([A-Za-z])\s*([-+]?(?:\d+\.?\d*|\.\d+))/g;
  */
 export function parse(text) {
   const segs = [];
+  const zs = [];
   const kinds = [];
   const lines = [];
   const pos = [0, 0, 0];
@@ -57,8 +59,9 @@ export function parse(text) {
       if (p[i] > max[i]) max[i] = p[i];
     }
   };
-  const seg = (x0, y0, x1, y1, kind, ln) => {
+  const seg = (x0, y0, x1, y1, kind, ln, z0, z1) => {
     segs.push(x0, y0, x1, y1);
+    zs.push(z0, z1);
     kinds.push(kind);
     lines.push(ln);
   };
@@ -107,12 +110,16 @@ export function parse(text) {
     });
     grow(pos);
     if ((motion === 2 || motion === 3) && plane === 17) {
-      arc(pos, target, words, scale, motion === 2, (x0, y0, x1, y1) => {
-        seg(x0, y0, x1, y1, CUT, ln);
+      // Helical arcs move Z evenly along the chords.
+      const chords = [];
+      arc(pos, target, words, scale, motion === 2, (x0, y0, x1, y1) => chords.push([x0, y0, x1, y1]));
+      const dz = (target[2] - pos[2]) / chords.length;
+      chords.forEach(([x0, y0, x1, y1], i) => {
+        seg(x0, y0, x1, y1, CUT, ln, pos[2] + i * dz, pos[2] + (i + 1) * dz);
         grow([x1, y1, target[2]]);
       });
     } else {
-      seg(pos[0], pos[1], target[0], target[1], motion === 0 ? RAPID : CUT, ln);
+      seg(pos[0], pos[1], target[0], target[1], motion === 0 ? RAPID : CUT, ln, pos[2], target[2]);
     }
     grow(target);
     pos[0] = target[0]; pos[1] = target[1]; pos[2] = target[2];
@@ -121,6 +128,7 @@ export function parse(text) {
   const empty = !Number.isFinite(min[0]);
   return {
     segs: Float64Array.from(segs),
+    zs: Float64Array.from(zs),
     kinds: Uint8Array.from(kinds),
     lines: Int32Array.from(lines),
     ends,

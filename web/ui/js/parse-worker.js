@@ -8,7 +8,7 @@ self.onmessage = (ev) => {
   const { id, text } = ev.data;
   try {
     const p = parse(text);
-    self.postMessage({ id, p }, [p.segs.buffer, p.kinds.buffer, p.lines.buffer, p.ends.buffer]);
+    self.postMessage({ id, p }, [p.segs.buffer, p.zs.buffer, p.kinds.buffer, p.lines.buffer, p.ends.buffer]);
   } catch (err) {
     self.postMessage({ id, error: String(err && err.message ? err.message : err) });
   }

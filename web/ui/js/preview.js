@@ -1,7 +1,8 @@
-// preview.js: draws a parsed program (gcode.js) in top view on a canvas:
-// cuts solid, rapids dashed, the machine's travel as a dotted rectangle
-// (from GRBL's $130/$131 and the work offset), and the tool's live
-// position. Everything is in work coordinates, mm.
+// preview.js: draws a parsed program (gcode.js) on a canvas, in top view
+// or in a 3D isometric view (X to the lower right, Y to the upper right, Z
+// up): cuts solid, rapids dashed, the machine's travel as a dotted
+// rectangle (from GRBL's $130/$131 and the work offset, at Z 0), and the
+// tool's live position. Everything is in work coordinates, mm.
 
 import { Kind } from './gcode.js';
 
@@ -10,9 +11,19 @@ function css(name) {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || '#000';
 }
 
+// The isometric projection: 30° axes.
+const COS30 = Math.cos(Math.PI / 6);
+const SIN30 = 0.5;
+
+/** project maps work coordinates to the drawing plane for a view. */
+function project(view, x, y, z) {
+  if (view === '3d') return [(x - y) * COS30, (x + y) * SIN30 + z];
+  return [x, y];
+}
+
 /**
  * Preview owns one canvas. setProgram(parsed|null), setTravel({x,y,wco}|null),
- * setTool([x,y,z]|null) each redraw.
+ * setTool([x,y,z]|null) and setView('top'|'3d') each redraw.
  */
 export class Preview {
   constructor(canvas) {
@@ -21,12 +32,14 @@ export class Preview {
     this.travel = null;
     this.tool = null;
     this.doneLine = 0;
+    this.view = 'top';
     new ResizeObserver(() => this.draw()).observe(canvas);
   }
 
   setProgram(p) { this.prog = p; this.doneLine = 0; this.draw(); }
   setTravel(t) { this.travel = t; this.draw(); }
   setTool(t) { this.tool = t; this.draw(); }
+  setView(v) { this.view = v === '3d' ? '3d' : 'top'; this.draw(); }
   setDoneLine(n) { if (n !== this.doneLine) { this.doneLine = n; this.draw(); } }
 
   /** travelRect returns the travel in work coordinates, or null. */
@@ -48,14 +61,18 @@ export class Preview {
     const g = c.getContext('2d');
     g.clearRect(0, 0, w, h);
     const tr = this.travelRect();
+    const view = this.view;
     let x0 = Infinity; let y0 = Infinity; let x1 = -Infinity; let y1 = -Infinity;
-    const add = (x, y) => { x0 = Math.min(x0, x); y0 = Math.min(y0, y); x1 = Math.max(x1, x); y1 = Math.max(y1, y); };
-    if (this.prog && !this.prog.bounds.empty) {
-      add(this.prog.bounds.min[0], this.prog.bounds.min[1]);
-      add(this.prog.bounds.max[0], this.prog.bounds.max[1]);
+    const add3 = (x, y, z) => {
+      const [u, v] = project(view, x, y, z);
+      x0 = Math.min(x0, u); y0 = Math.min(y0, v); x1 = Math.max(x1, u); y1 = Math.max(y1, v);
+    };
+    const b = this.prog && !this.prog.bounds.empty ? this.prog.bounds : null;
+    if (b) {
+      for (const x of [b.min[0], b.max[0]]) for (const y of [b.min[1], b.max[1]]) for (const z of [b.min[2], b.max[2]]) add3(x, y, z);
     }
-    if (tr) { add(tr.x0, tr.y0); add(tr.x1, tr.y1); }
-    if (this.tool) add(this.tool[0], this.tool[1]);
+    if (tr) { add3(tr.x0, tr.y0, 0); add3(tr.x1, tr.y1, 0); add3(tr.x0, tr.y1, 0); add3(tr.x1, tr.y0, 0); }
+    if (this.tool) add3(this.tool[0], this.tool[1], this.tool[2] || 0);
     if (!Number.isFinite(x0)) return;
     const pad = 12 * dpr;
     const spanX = Math.max(x1 - x0, 1);
@@ -63,22 +80,34 @@ export class Preview {
     const k = Math.min((w - 2 * pad) / spanX, (h - 2 * pad) / spanY);
     const ox = pad + ((w - 2 * pad) - spanX * k) / 2;
     const oy = pad + ((h - 2 * pad) - spanY * k) / 2;
-    const X = (x) => ox + (x - x0) * k;
-    const Y = (y) => h - (oy + (y - y0) * k);
+    // P maps work coordinates to canvas pixels.
+    const P = (x, y, z = 0) => {
+      const [u, v] = project(view, x, y, z);
+      return [ox + (u - x0) * k, h - (oy + (v - y0) * k)];
+    };
+    const line = (a, c) => { g.moveTo(a[0], a[1]); g.lineTo(c[0], c[1]); };
 
     if (tr) {
       g.setLineDash([2 * dpr, 3 * dpr]);
       g.strokeStyle = css('--travel');
       g.lineWidth = dpr;
-      g.strokeRect(X(tr.x0), Y(tr.y1), (tr.x1 - tr.x0) * k, (tr.y1 - tr.y0) * k);
+      g.beginPath();
+      const cs = [P(tr.x0, tr.y0), P(tr.x1, tr.y0), P(tr.x1, tr.y1), P(tr.x0, tr.y1)];
+      cs.forEach((c, i) => line(c, cs[(i + 1) % 4]));
+      g.stroke();
     }
-    // Work origin cross.
+    // Work origin: a cross in top view, the three axes in 3D.
     g.setLineDash([]);
     g.strokeStyle = css('--muted');
     g.lineWidth = dpr;
     g.beginPath();
-    g.moveTo(X(0) - 6 * dpr, Y(0)); g.lineTo(X(0) + 6 * dpr, Y(0));
-    g.moveTo(X(0), Y(0) - 6 * dpr); g.lineTo(X(0), Y(0) + 6 * dpr);
+    const o = P(0, 0, 0);
+    const a = 6 * dpr / k;
+    if (view === '3d') {
+      line(o, P(3 * a, 0, 0)); line(o, P(0, 3 * a, 0)); line(o, P(0, 0, 3 * a));
+    } else {
+      line(P(-a, 0), P(a, 0)); line(P(0, -a), P(0, a));
+    }
     g.stroke();
 
     const p = this.prog;
@@ -95,8 +124,9 @@ export class Preview {
           for (let i = 0; i < p.kinds.length; i++) {
             if (p.kinds[i] !== kind || (p.lines[i] <= this.doneLine) !== done) continue;
             const j = i * 4;
-            g.moveTo(X(p.segs[j]), Y(p.segs[j + 1]));
-            g.lineTo(X(p.segs[j + 2]), Y(p.segs[j + 3]));
+            const z0 = p.zs ? p.zs[i * 2] : 0;
+            const z1 = p.zs ? p.zs[i * 2 + 1] : 0;
+            line(P(p.segs[j], p.segs[j + 1], z0), P(p.segs[j + 2], p.segs[j + 3], z1));
           }
           g.stroke();
         }
@@ -108,7 +138,8 @@ export class Preview {
       g.strokeStyle = css('--tool');
       g.lineWidth = 3 * dpr;
       g.beginPath();
-      g.arc(X(this.tool[0]), Y(this.tool[1]), 6 * dpr, 0, 2 * Math.PI);
+      const t = P(this.tool[0], this.tool[1], this.tool[2] || 0);
+      g.arc(t[0], t[1], 6 * dpr, 0, 2 * Math.PI);
       g.stroke();
     }
   }

@@ -1,0 +1,374 @@
+package ui_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/kerf-cnc/kerf/grbl"
+	"github.com/kerf-cnc/kerf/jobs"
+	"github.com/kerf-cnc/kerf/web"
+)
+
+// The harness's work offsets (web.OffsetService over its machine status),
+// router relay (web.RelayService) and reference probe (web.DriftService),
+// and its stand-in for GET/PUT/DELETE /api/v1/jobs/{id}/baseline, which
+// another part of the daemon provides, written to the agreed contract.
+// Each of probe, relay and baseline can be switched off through the
+// control plane (POST /features) to answer as an older daemon does: 404
+// "no API route".
+
+// features says which stand-in endpoints answer.
+type features struct {
+	Probe    bool `json:"probe"`
+	Relay    bool `json:"relay"`
+	Baseline bool `json:"baseline"`
+}
+
+// extraState is the stand-ins' state, under harness.mu.
+type extraState struct {
+	features  features
+	wcs       map[string][]float64
+	active    string
+	baselines map[jobs.ID]jobs.ID // job → run
+}
+
+func (h *harness) initExtras() {
+	h.extra = extraState{
+		features:  features{Probe: true, Relay: true, Baseline: true},
+		wcs:       map[string][]float64{"G54": slices.Clone(h.status.WCO), "G55": {0, 0, 0}, "G56": {0, 0, 0}, "G57": {0, 0, 0}, "G58": {0, 0, 0}, "G59": {0, 0, 0}},
+		active:    "G54",
+		baselines: map[jobs.ID]jobs.ID{},
+	}
+}
+
+func (h *harness) offsets(context.Context) (web.WorkOffsets, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.offsetsLocked(), nil
+}
+
+func (h *harness) offsetsLocked() web.WorkOffsets {
+	o := web.WorkOffsets{Active: h.extra.active, WCS: map[string][]float64{}, G92: []float64{0, 0, 0},
+		ReadAt: time.Now().UTC(), Fresh: h.status.ActiveRun == 0}
+	for k, v := range h.extra.wcs {
+		o.WCS[k] = slices.Clone(v)
+	}
+	return o
+}
+
+// zeroAxes is G10 L20 on the harness's machine: the system's origin moves
+// so that the current machine position reads the given values.
+func (h *harness) zeroAxes(_ context.Context, z web.ZeroRequest) (web.WorkOffsets, error) {
+	h.mu.Lock()
+	if h.status.ActiveRun != 0 {
+		h.mu.Unlock()
+		return web.WorkOffsets{}, fmt.Errorf("set work offset refused: the machine is in use by run %s: %w", h.status.ActiveRun, jobs.ErrBusy)
+	}
+	if h.status.State != "Idle" {
+		h.mu.Unlock()
+		return web.WorkOffsets{}, fmt.Errorf("set work offset: %w: the board is in state %s (needs Idle)", grbl.ErrNotIdle, h.status.State)
+	}
+	wcs := z.WCS
+	if wcs == "" {
+		wcs = h.extra.active
+	}
+	if wcs == h.extra.active && len(h.status.WCO) == 3 {
+		// The control plane may have moved the work offset meanwhile.
+		h.extra.wcs[wcs] = slices.Clone(h.status.WCO)
+	}
+	call := "zero " + wcs
+	for i, v := range []*float64{z.X, z.Y, z.Z} {
+		if v == nil {
+			continue
+		}
+		h.extra.wcs[wcs][i] = h.status.MPos[i] - *v
+		call += fmt.Sprintf(" %c%g", "XYZ"[i], *v)
+	}
+	h.calls = append(h.calls, call)
+	if wcs == h.extra.active {
+		h.status.WCO = slices.Clone(h.extra.wcs[wcs])
+		h.status.WPos = make([]float64, 3)
+		for i := range 3 {
+			h.status.WPos[i] = h.status.MPos[i] - h.status.WCO[i]
+		}
+	}
+	o, st := h.offsetsLocked(), h.snapshot()
+	h.mu.Unlock()
+	h.hub.Publish("machine.status", report(st))
+	return o, nil
+}
+
+func (h *harness) relayStatus(context.Context) (web.RelayStatus, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.status.Relay, nil
+}
+
+// relaySwitch switches the harness's relay as the runner does: on only in
+// drive mode with no run active and the machine Idle; off always.
+func (h *harness) relaySwitch(on bool) func(context.Context) (web.RelayStatus, error) {
+	return func(context.Context) (web.RelayStatus, error) {
+		h.mu.Lock()
+		rs := h.status.Relay
+		switch {
+		case rs.Mode != "drive":
+			h.mu.Unlock()
+			return rs, fmt.Errorf("router relay: mode %s cannot switch the router: %w", rs.Mode, jobs.ErrConflict)
+		case on && h.status.ActiveRun != 0:
+			h.mu.Unlock()
+			return rs, fmt.Errorf("router on refused: run %s is active: %w", h.status.ActiveRun, jobs.ErrConflict)
+		}
+		h.status.Relay.Commanded = &on
+		rs = h.status.Relay
+		h.calls = append(h.calls, map[bool]string{true: "relay on", false: "relay off"}[on])
+		h.mu.Unlock()
+		h.hub.Publish("relay.state", rs)
+		return rs, nil
+	}
+}
+
+// harnessDrift is the harness's web.DriftService: a reference plate at
+// machine Z -42.305, touched 13 µm lower every time.
+type harnessDrift struct{ h *harness }
+
+func (d harnessDrift) Checkpoints(context.Context, jobs.ID) ([]jobs.Checkpoint, error) {
+	return []jobs.Checkpoint{}, nil
+}
+
+func (d harnessDrift) ProbeReference(context.Context) (web.ProbeReply, error) {
+	h := d.h
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.status.ActiveRun != 0:
+		return web.ProbeReply{}, fmt.Errorf("probe refused: the machine is in use by run %s: %w", h.status.ActiveRun, jobs.ErrBusy)
+	case h.status.State != "Idle":
+		return web.ProbeReply{}, fmt.Errorf("probe: %w: the board is in state %s (needs Idle)", grbl.ErrNotIdle, h.status.State)
+	}
+	h.calls = append(h.calls, "probe")
+	ref, drift := -42.305, -13.0
+	return web.ProbeReply{MachineZ: -42.318, ReferenceZ: &ref, DriftUM: &drift}, nil
+}
+
+func (d harnessDrift) SetJobDrift(ctx context.Context, jobID jobs.ID, _ bool) (jobs.Job, error) {
+	return d.h.job(ctx, jobID)
+}
+
+// baselineInfo is the answer of GET /api/v1/jobs/{id}/baseline as the
+// canary part of the daemon defines it (jobs.BaselineInfo): the baseline,
+// null when none, and the run offered as one.
+type baselineInfo struct {
+	Job      jobs.ID        `json:"job"`
+	Baseline *jobs.Baseline `json:"baseline"`
+	Offered  jobs.ID        `json:"offered,omitempty"`
+}
+
+// noRoute answers as a daemon without the route.
+func noRoute(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusNotFound)
+	fmt.Fprintf(w, `{"error":{"code":"not_found","message":"no API route %s %s: not found"}}`, r.Method, r.URL.Path)
+}
+
+func apiErr(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
+}
+
+// caller asks the real server who sent r (GET /api/v1/auth/me with r's
+// credentials), so the stand-ins refuse as the daemon's routes do: 401
+// without a session, 403 below the role needed.
+func (h *harness) caller(api http.Handler, w http.ResponseWriter, r *http.Request, need web.Role) bool {
+	me := httptest.NewRequest(http.MethodGet, "/api/v1/auth/me", nil)
+	me.Header = r.Header.Clone()
+	me.RemoteAddr = r.RemoteAddr
+	rec := httptest.NewRecorder()
+	api.ServeHTTP(rec, me)
+	if rec.Code != http.StatusOK {
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+		return false
+	}
+	var id web.Identity
+	if err := json.Unmarshal(rec.Body.Bytes(), &id); err != nil {
+		apiErr(w, 500, "internal", "harness: decode identity: "+err.Error())
+		return false
+	}
+	if id.Role < need {
+		apiErr(w, http.StatusForbidden, "forbidden", fmt.Sprintf("%s %s needs role %s; user %q has role %s", r.Method, r.URL.Path, need, id.Name, id.Role))
+		return false
+	}
+	return true
+}
+
+// extras serves the stand-in endpoints in front of the real API.
+func (h *harness) extras(api http.Handler) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", api)
+	// The probe route is the daemon's own (web.DriftService, played by
+	// harnessDrift); switched off, it answers as an older daemon.
+	mux.HandleFunc("/api/v1/machine/probe", func(w http.ResponseWriter, r *http.Request) {
+		h.mu.Lock()
+		on := h.extra.features.Probe
+		h.mu.Unlock()
+		if !on {
+			noRoute(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
+	// The relay routes are the daemon's own (web.RelayService, played by
+	// the harness); switched off, they answer as an older daemon.
+	relay := func(w http.ResponseWriter, r *http.Request) {
+		h.mu.Lock()
+		on := h.extra.features.Relay
+		h.mu.Unlock()
+		if !on {
+			noRoute(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	}
+	mux.HandleFunc("/api/v1/relay", relay)
+	mux.HandleFunc("/api/v1/relay/", relay)
+	baseline := func(w http.ResponseWriter, r *http.Request) {
+		h.mu.Lock()
+		on := h.extra.features.Baseline
+		h.mu.Unlock()
+		if !on {
+			noRoute(w, r)
+			return
+		}
+		need := web.RoleAdmin // baselines decide what later runs are judged against
+		if r.Method == http.MethodGet {
+			need = web.RoleViewer
+		}
+		if !h.caller(api, w, r, need) {
+			return
+		}
+		jobID, err := jobs.ParseID(r.PathValue("id"))
+		if err != nil {
+			apiErr(w, 400, "bad_request", "path parameter id: "+err.Error())
+			return
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		switch r.Method {
+		case http.MethodGet:
+			if !slices.ContainsFunc(h.jobList, func(j jobs.Job) bool { return j.ID == jobID }) {
+				apiErr(w, 404, "not_found", fmt.Sprintf("job %s: not found", jobID))
+				return
+			}
+			info := baselineInfo{Job: jobID}
+			if run, ok := h.extra.baselines[jobID]; ok {
+				info.Baseline = &jobs.Baseline{JobID: jobID, RunID: run, Set: time.Now().UTC()}
+			} else {
+				// The oldest completed run of the job is offered.
+				for _, x := range h.runs {
+					if x.JobID == jobID && x.State == jobs.StateCompleted {
+						info.Offered = x.ID
+					}
+				}
+			}
+			writeJSON(w, info)
+		case http.MethodPut:
+			var req struct {
+				Run string `json:"run"`
+			}
+			if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+				apiErr(w, 400, "bad_request", "request body: "+err.Error())
+				return
+			}
+			runID, err := jobs.ParseID(req.Run)
+			if err != nil {
+				apiErr(w, 400, "bad_request", "field run: "+err.Error())
+				return
+			}
+			i := slices.IndexFunc(h.runs, func(x jobs.Run) bool { return x.ID == runID })
+			switch {
+			case i < 0:
+				apiErr(w, 404, "not_found", fmt.Sprintf("run %s: not found", runID))
+			case h.runs[i].JobID != jobID || h.runs[i].State != jobs.StateCompleted:
+				apiErr(w, 409, "conflict", fmt.Sprintf("run %s is %s, of job %s: a baseline is a completed run of the job", runID, h.runs[i].State, h.runs[i].JobID))
+			default:
+				h.extra.baselines[jobID] = runID
+				h.calls = append(h.calls, fmt.Sprintf("baseline job %s run %s", jobID, runID))
+				writeJSON(w, jobs.Baseline{JobID: jobID, RunID: runID, Set: time.Now().UTC()})
+			}
+		case http.MethodDelete:
+			if _, ok := h.extra.baselines[jobID]; !ok {
+				apiErr(w, 404, "not_found", fmt.Sprintf("job %s has no baseline: not found", jobID))
+				return
+			}
+			delete(h.extra.baselines, jobID)
+			h.calls = append(h.calls, fmt.Sprintf("baseline job %s cleared", jobID))
+			w.WriteHeader(http.StatusNoContent)
+		}
+	}
+	for _, m := range []string{"GET", "PUT", "DELETE"} {
+		mux.HandleFunc(m+" /api/v1/jobs/{id}/baseline", baseline)
+	}
+	return mux
+}
+
+// extraControl adds to the control plane:
+//
+//	POST /features {"probe":bool,"relay":bool,"baseline":bool}  switch stand-ins
+//	POST /finish {"run":ID}   complete a running run, as the runner does at M2
+func (h *harness) extraControl(mux *http.ServeMux) {
+	mux.HandleFunc("POST /features", func(w http.ResponseWriter, r *http.Request) {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if err := json.NewDecoder(r.Body).Decode(&h.extra.features); err != nil {
+			http.Error(w, "features: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		writeJSON(w, h.extra.features)
+	})
+	mux.HandleFunc("POST /finish", func(w http.ResponseWriter, r *http.Request) {
+		var req struct {
+			Run jobs.ID `json:"run"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			http.Error(w, "finish: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		h.mu.Lock()
+		i := slices.IndexFunc(h.runs, func(x jobs.Run) bool { return x.ID == req.Run })
+		if i < 0 || h.runs[i].State != jobs.StateRunning {
+			h.mu.Unlock()
+			http.Error(w, "finish: no such running run", http.StatusConflict)
+			return
+		}
+		run := &h.runs[i]
+		run.State, run.Ended, run.Reason = jobs.StateCompleted, time.Now().UTC(), ""
+		for _, j := range h.jobList {
+			if j.ID == run.JobID {
+				run.LastAckedLine, run.LastExecutedLine = j.Lines, j.Lines
+			}
+		}
+		h.status.State, h.status.ActiveRun = "Idle", 0
+		got, st := *run, h.snapshot()
+		h.mu.Unlock()
+		h.publishRun(got)
+		h.hub.Publish("machine.status", report(st))
+		writeJSON(w, got)
+	})
+}
+
+// storeBody keeps an uploaded program under its SHA-256 for
+// GET /api/v1/jobs/{id}/gcode.
+func (h *harness) storeBody(sha string, data []byte) error {
+	return os.WriteFile(filepath.Join(string(h.bodies), sha), data, 0o600)
+}
