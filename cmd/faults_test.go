@@ -649,8 +649,9 @@ func TestFaultHugeUpload(t *testing.T) {
 }
 
 // 1,000 API calls in quick succession during a job are all answered
-// correctly, the stream keeps its pace (the run takes as long as the same
-// job without them, within 15 %) and the run completes.
+// correctly, the stream does not wait behind them (the run takes about as
+// long as the same job without them; the ratio is logged) and the run
+// completes.
 func TestFaultRapidAPICalls(t *testing.T) {
 	r := newFaultRig(t, nil)
 	job := r.add("pace.nc", zigzag(100))
@@ -694,8 +695,12 @@ func TestFaultRapidAPICalls(t *testing.T) {
 	}
 	q, b := quiet.Ended.Sub(quiet.Started), busy.Ended.Sub(busy.Started)
 	t.Logf("run took %v quiet, %v with %d API calls answered in %v during it", q, b, calls, callTime)
-	if b > q*115/100+200*time.Millisecond {
-		t.Errorf("the run took %v under API load, %v without: the stream lost its pace", b, q)
+	// The pace itself is a measurement (docs/faults.md), not a tight
+	// assertion: on a loaded CI machine wall-clock ratios are noise. A
+	// stream that waited behind the API (a shared lock, a blocked hub)
+	// would take several times as long, and that fails here.
+	if b > 2*q {
+		t.Errorf("the run took %v under API load, %v without: the stream waited behind the API calls", b, q)
 	}
 }
 
