@@ -112,6 +112,7 @@ func (s *Service) stream(ctx context.Context, ar *activeRun, job jobs.Job, run j
 	rec := newRecorder(s, run, job, conn)
 	rec.stop = ar.cancel
 	judge := s.startJudge(ctx, ar, conn, job, run, gopts) // nil: no baseline
+	defer judge.halt()                                    // the early returns below (checkpoint set-up) end the run too
 	if judge != nil {
 		rec.tap = judge.add
 	}

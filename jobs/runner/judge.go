@@ -180,8 +180,20 @@ type liveJudge struct {
 	judged  map[[2]int]bool
 	failed  *verdict // the verdict the run was aborted for
 
-	stop chan struct{}
-	wg   sync.WaitGroup
+	stop     chan struct{}
+	stopOnce sync.Once
+	wg       sync.WaitGroup
+}
+
+// halt stops the judging loop and waits for it; it is safe on nil, and
+// more than once (finish halts it, and the stream defers it for the paths
+// that end the run before finish is reached).
+func (lj *liveJudge) halt() {
+	if lj == nil {
+		return
+	}
+	lj.stopOnce.Do(func() { close(lj.stop) })
+	lj.wg.Wait()
 }
 
 // startJudge prepares live judging of run when its job has a usable
@@ -556,8 +568,7 @@ func (lj *liveJudge) finish(ctx context.Context, ended bool) {
 	if lj == nil {
 		return
 	}
-	close(lj.stop)
-	lj.wg.Wait()
+	lj.halt()
 	vs, line, err := lj.judge(ctx, ended)
 	if err != nil {
 		lj.s.log().Error("final canary judgement failed", "run", lj.run.ID, "err", err)
