@@ -112,7 +112,8 @@ func (s *Service) stream(ctx context.Context, ar *activeRun, job jobs.Job, run j
 	rec := newRecorder(s, run, job, conn)
 	rec.stop = ar.cancel
 	judge := s.startJudge(ctx, ar, conn, job, run, gopts) // nil: no baseline
-	defer judge.halt()                                    // the early returns below (checkpoint set-up) end the run too
+	// The early returns below (checkpoint set-up) end the run too.
+	defer judge.halt()
 	if judge != nil {
 		rec.tap = judge.add
 	}
