@@ -19,6 +19,9 @@ const VIEWPORTS = [
   { name: 'phone', width: 360, height: 740 },
 ];
 
+// Sticky bars would be painted mid-page in a full-page or element capture.
+const STATIC = '.top, #banners { position: static !important; }';
+
 /** score is how the panel writes a verdict's score. */
 const score = (v) => `score ${v.score.score.toFixed(1)} / 100`;
 
@@ -28,7 +31,7 @@ for (const vp of VIEWPORTS) {
     let page;
     let con;
     let rep; // the played run's jobs.CanaryReport
-    const shot = (name) => page.screenshot({ path: path.join(SHOTS, `${vp.width}-${name}.png`), fullPage: true, style: '.top, #banners { position: static !important; }' });
+    const shot = (name) => page.screenshot({ path: path.join(SHOTS, `${vp.width}-${name}.png`), fullPage: true, style: STATIC });
 
     /** assertReport checks the canary card against the report's verdict. */
     async function assertReport() {
@@ -88,6 +91,8 @@ for (const vp of VIEWPORTS) {
       await warn.waitFor();
       assert.match(await warn.textContent(), /segment_duration_ms High · ratio \d\.\d\d/);
       await shot('canary-live');
+      await page.screenshot({ path: path.join(SHOTS, `${vp.width}-warning.png`) });
+      await page.locator('#canary').screenshot({ path: path.join(SHOTS, `${vp.width}-canary-live-card.png`), style: STATIC });
       await warn.getByRole('button', { name: /^Dismiss the warning/ }).click();
       await warn.waitFor({ state: 'detached' });
     });
@@ -101,7 +106,7 @@ for (const vp of VIEWPORTS) {
       await assertReport();
       // The events are gone after a reload: no score-over-time chart.
       assert.equal(await page.locator('#canary-body svg[aria-label^="Canary score over the run"]').count(), 0);
-      await page.locator('#canary').screenshot({ path: path.join(SHOTS, `${vp.width}-canary-report.png`) });
+      await page.locator('#canary').screenshot({ path: path.join(SHOTS, `${vp.width}-canary-report.png`), style: STATIC });
       await shot('canary');
     });
 
@@ -124,7 +129,7 @@ for (const vp of VIEWPORTS) {
       await control.publish('relay.state', { kind: 'mismatch', mode: 'sense', commanded: false, sensed: true,
         last_switch: { time, on: false, reason: 'M5 at line 390', sensed: true, confirmed: false, mismatch: true, latency_ns: 0 } });
       await page.locator('#relay-last.bad').filter({ hasText: /^Off at .+ \(M5 at line 390\): ⚠ MISMATCH: the sense input did not follow$/ }).waitFor();
-      await page.locator('#machine').screenshot({ path: path.join(SHOTS, `${vp.width}-relay-last.png`) });
+      await page.locator('#machine').screenshot({ path: path.join(SHOTS, `${vp.width}-relay-last.png`), style: STATIC });
     });
 
     it('had no console errors', () => {
