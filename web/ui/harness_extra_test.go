@@ -29,7 +29,7 @@ type features struct {
 	Baseline bool `json:"baseline"`
 }
 
-// extraState is the stand-ins' state, under harness.mu.
+// extraState is the state of the harness's extra services, under harness.mu.
 type extraState struct {
 	features  features
 	wcs       map[string][]float64
@@ -216,7 +216,7 @@ func (h *harness) extras(api http.Handler) http.Handler {
 
 // extraControl adds to the control plane:
 //
-//	POST /features {"probe":bool,"relay":bool,"baseline":bool}  switch stand-ins
+//	POST /features {"probe":bool,"relay":bool,"baseline":bool}  switch routes off (an older daemon)
 //	POST /finish {"run":ID}   complete a running run, as the runner does at M2
 func (h *harness) extraControl(mux *http.ServeMux) {
 	mux.HandleFunc("POST /features", func(w http.ResponseWriter, r *http.Request) {
