@@ -170,8 +170,10 @@ func runServe(ctx context.Context, ios IOStreams, cfg Config, opts *serveOptions
 	return d.close()
 }
 
-func openDaemon(ctx context.Context, ios IOStreams, cfg Config, opts *serveOptions) (d *daemon, err error) {
-	d = &daemon{log: newLogger(ios.ErrOut, cfg.LogLevel)}
+func openDaemon(ctx context.Context, ios IOStreams, cfg Config, opts *serveOptions) (_ *daemon, err error) {
+	// d, not the result: the error paths return nil, and the cleanup
+	// below must close what was opened.
+	d := &daemon{log: newLogger(ios.ErrOut, cfg.LogLevel)}
 	defer func() {
 		if err != nil {
 			_ = d.close()
@@ -387,6 +389,9 @@ func watchSimSpindle(m *sim.Machine, s *relay.Sensor) (stop func()) {
 	return func() { <-done }
 }
 
+// metrics adds the daemon's own families to the web server's (which
+// already exposes kerf_events_published_total from the hub: a second family
+// of that name was refused at every scrape and counted as an error).
 func (d *daemon) metrics(context.Context) ([]web.MetricFamily, error) {
 	st := d.machine.Status()
 	connected := 0.0
@@ -400,7 +405,6 @@ func (d *daemon) metrics(context.Context) ([]web.MetricFamily, error) {
 	return []web.MetricFamily{
 		{Name: "kerf_machine_connected", Help: "1 while a GRBL board is connected and answering.", Type: web.Gauge, Samples: []web.Sample{{Value: connected}}},
 		{Name: "kerf_run_active", Help: "1 while a run is running or paused.", Type: web.Gauge, Samples: []web.Sample{{Value: active}}},
-		{Name: "kerf_events_published_total", Help: "Events published on the hub.", Type: web.Counter, Samples: []web.Sample{{Value: float64(d.hub.Seq())}}},
 	}, nil
 }
 

@@ -155,18 +155,18 @@ func (s *Store) Open(ctx context.Context) error {
 func (s *Store) prepareDir() error {
 	for _, dir := range []string{s.DataDir, s.bodyDir()} {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return fmt.Errorf("data dir %s is not writable: %w: %w", s.DataDir, ErrNotWritable, err)
+			return fmt.Errorf("data dir %s: %w: %w", s.DataDir, ErrNotWritable, err)
 		}
 	}
 	for _, dir := range []string{s.DataDir, s.bodyDir()} {
 		f, err := os.CreateTemp(dir, ".kerf-write-test-*")
 		if err != nil {
-			return fmt.Errorf("data dir %s is not writable: %w: %w", s.DataDir, ErrNotWritable, err)
+			return fmt.Errorf("data dir %s: %w: %w", s.DataDir, ErrNotWritable, err)
 		}
 		name := f.Name()
 		err = errors.Join(f.Close(), os.Remove(name))
 		if err != nil {
-			return fmt.Errorf("data dir %s is not writable: %w: %w", s.DataDir, ErrNotWritable, err)
+			return fmt.Errorf("data dir %s: %w: %w", s.DataDir, ErrNotWritable, err)
 		}
 	}
 	return nil
@@ -201,7 +201,13 @@ func (s *Store) verifyReadOnly(path string) (err error) {
 	}()
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: s.LockTimeout})
 	if err != nil {
-		return s.openError(path, err)
+		err = s.openError(path, err)
+		if !errors.Is(err, ErrInUse) && !errors.Is(err, ErrNotWritable) && !errors.Is(err, ErrCorrupt) {
+			// bbolt refuses a damaged file in ways it has no sentinel
+			// for ("file size too small", a bad page type …).
+			err = fmt.Errorf("database file %s (left untouched): %w: %w", path, ErrCorrupt, errors.Unwrap(err))
+		}
+		return err
 	}
 	defer func() { err = errors.Join(err, db.Close()) }()
 	return db.View(func(tx *bolt.Tx) error {

@@ -148,6 +148,9 @@ func TestOpenCorruptFileLeftUntouched(t *testing.T) {
 		{"text", []byte("this is not a database\n")},
 		{"garbage pages", bytes.Repeat([]byte{0xde, 0xad, 0xbe, 0xef}, 8192)},
 		{"zeros", make([]byte, 16384)},
+		// bbolt's own error for this one ("file size too small") has no
+		// sentinel; it is still a damaged file.
+		{"real database truncated to one page", realDatabase(t)[:4096]},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -504,4 +507,22 @@ func TestBackupWhileWriting(t *testing.T) {
 			t.Fatalf("restored run %d has ID %s, want %s (not a prefix of the writes)", i, r.ID, want)
 		}
 	}
+}
+
+// realDatabase returns the bytes of a freshly created store's database.
+func realDatabase(t *testing.T) []byte {
+	t.Helper()
+	dir := t.TempDir()
+	s := NewStore(dir)
+	if err := s.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, DBFileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -277,6 +278,11 @@ func (s *Server) websocket(w http.ResponseWriter, r *http.Request) error {
 			}
 			_ = conn.SetWriteDeadline(time.Now().Add(opts.WriteTimeout))
 			if err := conn.WriteMessage(websocket.TextMessage, b); err != nil {
+				if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(sub.Err(), events.ErrSlow) {
+					// It stopped reading: the write timed out with its
+					// socket full, or the hub gave up on it meanwhile.
+					m.wsDropped.Add(1)
+				}
 				return nil
 			}
 			m.wsEventsSent.Add(1)

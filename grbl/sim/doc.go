@@ -96,6 +96,8 @@
 // Connect again after Replug (or after for=). spindle-stuck-off affects
 // only the pin (Spindle, SpindleChanges); GRBL's own reports still claim
 // the spindle runs, as they would with a dead relay.
+// Machine.Inject adds a fault while the board runs, its line or time
+// counted from the call (a test breaks a job already under way).
 //
 // # Concurrency
 //

@@ -567,14 +567,16 @@ func (b *board) startHoming(t time.Duration) {
 	var total float64
 	b.homeFail = 0
 	for _, group := range [][]int{{2}, {0, 1}} {
-		far, limit := 0.0, math.Inf(1)
+		// limits_go_home searches every axis of a cycle for the longest
+		// of their max travels × HOMING_AXIS_SEARCH_SCALAR.
+		far, limit := 0.0, 0.0
 		for _, i := range group {
 			sw := 0.0
 			if b.set.mask(23)&(1<<i) != 0 {
 				sw = -b.set.travel(i)
 			}
 			far = math.Max(far, math.Abs(sw-phys[i]))
-			limit = math.Min(limit, 1.5*b.set.travel(i)) // HOMING_AXIS_SEARCH_SCALAR
+			limit = math.Max(limit, 1.5*b.set.travel(i)) // HOMING_AXIS_SEARCH_SCALAR
 		}
 		if far > limit {
 			// The search runs out before any switch: ALARM:9.

@@ -444,6 +444,23 @@ func TestHomingSwitchNotFound(t *testing.T) {
 	})
 }
 
+// X and Y home together, searching for the longer of their travels (×1.5),
+// as limits_go_home does: on a 3018 (X 300, Y 180) an X 290 mm from its
+// switch is found, though it is beyond 1.5 × Y's travel.
+func TestHomingSearchesLongestTravelOfCycle(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		far := [3]float64{-290, -10, 0}
+		m := mustMachine(t, Options{Profile: "3018pro", HomePosition: &far})
+		h := connectRaw(t, m)
+		h.expect("", "Grbl 1.1h ['$' for help]", "[MSG:'$H'|'$X' to unlock]")
+		h.send("$H\n")
+		h.expect("ok")
+		if s := h.status(); !strings.HasPrefix(s, "<Idle|") {
+			t.Fatalf("after $H: %s", s)
+		}
+	})
+}
+
 func TestHighBytesDropped(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		m := mustMachine(t, Options{})

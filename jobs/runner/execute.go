@@ -110,6 +110,7 @@ func (s *Service) stream(ctx context.Context, ar *activeRun, job jobs.Job, run j
 	}
 
 	rec := newRecorder(s, run, job, conn)
+	rec.stop = ar.cancel
 	judge := s.startJudge(ctx, ar, conn, job, run, gopts) // nil: no baseline
 	if judge != nil {
 		rec.tap = judge.add

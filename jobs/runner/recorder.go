@@ -2,6 +2,8 @@ package runner
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"math"
 	"sync"
 	"time"
@@ -32,6 +34,9 @@ type recorder struct {
 	pauses     chan string
 	pwm        pwmWarning // guarded by mu
 	relay      relayRecord
+	// stop, when set, stops the run (the stream's context) when the
+	// record cannot be written.
+	stop context.CancelCauseFunc
 	// tap, when set, also receives every sample (the live canary judge).
 	tap func(jobs.Sample)
 }
@@ -215,8 +220,13 @@ func (r *recorder) flush(ctx context.Context, p Progress) {
 		r.s.log().Error("relay switches not stored yet", "run", r.run.ID, "err", err)
 	}
 	if len(samples) > 0 {
-		if err := r.s.Store.AppendTelemetry(ctx, r.run.ID, samples); err != nil {
-			r.s.log().Error("telemetry append failed; samples dropped", "run", r.run.ID, "samples", len(samples), "err", err)
+		var tw TelemetryWriter = r.s.Store
+		if r.s.TelemetrySink != nil {
+			tw = r.s.TelemetrySink
+		}
+		if err := tw.AppendTelemetry(ctx, r.run.ID, samples); err != nil {
+			r.s.log().Error("telemetry append failed; samples dropped, stopping the run", "run", r.run.ID, "samples", len(samples), "err", err)
+			r.recordLost(fmt.Errorf("telemetry: %w", err))
 		}
 	}
 	if moved {
@@ -227,7 +237,17 @@ func (r *recorder) flush(ctx context.Context, p Progress) {
 			return nil
 		})
 		if err != nil {
-			r.s.log().Error("progress update failed", "run", r.run.ID, "err", err)
+			r.s.log().Error("progress update failed, stopping the run", "run", r.run.ID, "err", err)
+			r.recordLost(fmt.Errorf("progress: %w", err))
 		}
 	}
+}
+
+// recordLost stops the run because its record cannot be written. A
+// cancelled context is the run ending anyway, not a storage failure.
+func (r *recorder) recordLost(err error) {
+	if r.stop == nil || errors.Is(err, context.Canceled) {
+		return
+	}
+	r.stop(fmt.Errorf("%w: %w", ErrRecordLost, err))
 }

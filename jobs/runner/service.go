@@ -56,7 +56,16 @@ var (
 	ErrShutdown = errors.New("the daemon stopped during the run")
 	// ErrUserAbort is the cause of runs aborted by a person.
 	ErrUserAbort = errors.New("aborted by the operator")
+	// ErrRecordLost is the cause of runs stopped because their telemetry
+	// or progress could not be written (a full or failing disk): a run
+	// whose record cannot be kept is stopped, not cut blind.
+	ErrRecordLost = errors.New("the run's record could not be written")
 )
+
+// TelemetryWriter stores a run's telemetry samples; *jobs.Store is one.
+type TelemetryWriter interface {
+	AppendTelemetry(ctx context.Context, run jobs.ID, samples []jobs.Sample) error
+}
 
 // Service implements job submission and runs: it checks and stores
 // programs, starts one run at a time, streams it through the machine's
@@ -65,8 +74,11 @@ var (
 // recorded state with the router off.
 type Service struct {
 	Store *jobs.Store
-	Link  Link
-	Relay *relay.Router // nil: no relay
+	// TelemetrySink receives the runs' samples (nil: Store). A write error
+	// stops the run with ErrRecordLost.
+	TelemetrySink TelemetryWriter
+	Link          Link
+	Relay         *relay.Router // nil: no relay
 	// Publish, when set, receives run.* events (wire it to the event hub).
 	Publish func(topic string, data any)
 	// Machine names the machine profile recorded with each run.

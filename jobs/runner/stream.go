@@ -206,6 +206,7 @@ func (s *Stream) Run(ctx context.Context) (Result, error) {
 		s.Signals = &Signals{}
 	}
 	s.Signals.Drain()
+	s.discardStaleAcks()
 	sctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	s.mu.Lock()
@@ -251,6 +252,28 @@ func (s *Stream) Run(ctx context.Context) (Result, error) {
 		s.mu.Unlock()
 	}
 	return res, nil
+}
+
+// discardStaleAcks drops the acknowledgements an earlier stream on this
+// Conn left behind: the lines it had in flight when it stopped are
+// answered by the board or failed by the reset that followed, after that
+// stream stopped reading. This stream has sent nothing yet, so every ack
+// waiting now belongs to nobody; read as its own, the first would fail it
+// ("acknowledgement for no line in flight") or shift its line mapping.
+// The Conn's reader delivers a reset's failures before it handles any
+// later reply, so once a status round trip (CheckIdle) has completed
+// since the reset they are all waiting here.
+func (s *Stream) discardStaleAcks() {
+	for {
+		select {
+		case _, ok := <-s.Conn.Acks():
+			if !ok {
+				return // the link is gone; watch reports it
+			}
+		default:
+			return
+		}
+	}
 }
 
 // PanicError is a panic in the runner (a hook, the program source) turned
