@@ -372,7 +372,15 @@ function closePrompt() {
 /** canaryOf returns the canary entry of a run, creating it. */
 function canaryOf(id) {
   let c = S.canary.get(id);
-  if (!c) { c = { verdict: null, scores: [], report: null, note: '' }; S.canary.set(id, c); }
+  if (!c) {
+    c = { verdict: null, scores: [], report: null, note: '' };
+    S.canary.set(id, c);
+    // Keep the last 20 runs' verdicts (a Map iterates oldest first).
+    for (const old of S.canary.keys()) {
+      if (S.canary.size <= 20) break;
+      if (old !== shownRun() && old !== id) S.canary.delete(old);
+    }
+  }
   return c;
 }
 
