@@ -49,6 +49,11 @@ type Config struct {
 	DriftEnabled  bool          // Z-drift checkpoints during runs
 	DriftInterval time.Duration // least run time between checkpoints
 	DriftLimitUM  float64       // absolute drift limit (µm) that aborts a run
+
+	CanaryEnabled    bool          // live canary judging of runs against their job's baseline
+	CanaryInterval   time.Duration // how often the run so far is judged
+	CanaryWindow     time.Duration // target length of a program window in the baseline's time
+	CanaryMinSamples int           // fewest samples per side for a single window's metric
 }
 
 // DefaultConfig returns the embedded defaults: the built-in simulator of a
@@ -272,6 +277,15 @@ var configKeys = []configKey{
 		func(c *Config, v any) error { return asDuration(v, &c.DriftInterval) }},
 	{"drift.limit_um", 100.0, "Absolute drift limit (µm): a checkpoint beyond ± this aborts the run (feed hold, router off, retracted).",
 		func(c *Config, v any) error { return asFloat(v, &c.DriftLimitUM) }},
+
+	{"canary.enabled", true, "Live canary judging: a run whose job has a baseline is judged against it while it runs; Fail aborts it (docs/canary.md).",
+		func(c *Config, v any) error { return asBool(v, &c.CanaryEnabled) }},
+	{"canary.interval", "10s", "How often the run so far, and each window completed since, is judged (1s…10m); a verdict comes at most this long after the data that decides it.",
+		func(c *Config, v any) error { return asDuration(v, &c.CanaryInterval) }},
+	{"canary.window", "3s", "Target length of a program window in the baseline's time (1s…1m): the program is cut at source lines into windows judged on their own.",
+		func(c *Config, v any) error { return asDuration(v, &c.CanaryWindow) }},
+	{"canary.min_samples", 5.0, "Fewest samples a metric needs on each side for one window to be judged on it (5…1000; fewer cannot reach the judge's 98 % confidence; at most canary.window / machine.poll_interval).",
+		func(c *Config, v any) error { return asInt(v, &c.CanaryMinSamples) }},
 }
 
 // LoadConfigFile lays the file's values over c.
@@ -410,6 +424,42 @@ func (c Config) Validate() error {
 	}
 	if math.IsNaN(c.DriftLimitUM) || c.DriftLimitUM <= 0 || c.DriftLimitUM > 10000 {
 		return bad("drift.limit_um", c.DriftLimitUM, "must be above 0 and at most 10000 µm")
+	}
+	return c.validateCanary()
+}
+
+// Bounds of the [canary] keys.
+const (
+	minCanaryInterval   = time.Second
+	maxCanaryInterval   = 10 * time.Minute
+	minCanaryWindow     = time.Second
+	maxCanaryWindow     = time.Minute
+	minCanaryMinSamples = 5 // 4 against 4 cannot reach the judge's 98 % (two-sided p ≥ 0.03)
+	maxCanaryMinSamples = 1000
+)
+
+// validateCanary checks the [canary] keys, also against
+// machine.poll_interval: a window holds about window/poll_interval status
+// samples, so a min_samples above that would never judge a window.
+func (c Config) validateCanary() error {
+	bad := func(key string, v any, format string, args ...any) error {
+		return &ConfigError{Key: key, Value: v, Err: fmt.Errorf(format, args...)}
+	}
+	if c.CanaryInterval < minCanaryInterval || c.CanaryInterval > maxCanaryInterval {
+		return bad("canary.interval", c.CanaryInterval, "must be between %v and %v", minCanaryInterval, maxCanaryInterval)
+	}
+	if c.CanaryWindow < minCanaryWindow || c.CanaryWindow > maxCanaryWindow {
+		return bad("canary.window", c.CanaryWindow, "must be between %v and %v", minCanaryWindow, maxCanaryWindow)
+	}
+	if c.CanaryMinSamples < minCanaryMinSamples || c.CanaryMinSamples > maxCanaryMinSamples {
+		return bad("canary.min_samples", c.CanaryMinSamples, "must be between %d and %d (fewer than %d samples a side cannot reach the judge's 98 %% confidence)",
+			minCanaryMinSamples, maxCanaryMinSamples, minCanaryMinSamples)
+	}
+	if c.PollInterval > 0 {
+		if most := int(c.CanaryWindow / c.PollInterval); c.CanaryMinSamples > most {
+			return bad("canary.min_samples", c.CanaryMinSamples, "a %v canary.window holds at most %d status samples at machine.poll_interval %v: no window would ever be judged",
+				c.CanaryWindow, most, c.PollInterval)
+		}
 	}
 	return nil
 }

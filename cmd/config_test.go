@@ -145,3 +145,57 @@ func TestProbeAndDriftKeys(t *testing.T) {
 		t.Fatalf("Validate = %v", err)
 	}
 }
+
+func TestCanaryKeys(t *testing.T) {
+	c := DefaultConfig()
+	if !c.CanaryEnabled || c.CanaryInterval != 10*time.Second || c.CanaryWindow != 3*time.Second || c.CanaryMinSamples != 5 {
+		t.Fatalf("defaults: enabled=%v interval=%v window=%v min_samples=%d", c.CanaryEnabled, c.CanaryInterval, c.CanaryWindow, c.CanaryMinSamples)
+	}
+	for _, tc := range []struct {
+		name, src string
+		enabled   bool
+		interval  time.Duration
+		window    time.Duration
+		min       int
+		err       string // a substring of the load or Validate error; "" for none
+	}{
+		{"empty section keeps defaults", "[canary]\n", true, 10 * time.Second, 3 * time.Second, 5, ""},
+		{"all set", "[canary]\nenabled = false\ninterval = \"5s\"\nwindow = \"4s\"\nmin_samples = 8\n", false, 5 * time.Second, 4 * time.Second, 8, ""},
+		{"bounds", "[canary]\ninterval = \"1s\"\nwindow = \"1m\"\nmin_samples = 300\n", true, time.Second, time.Minute, 300, ""},
+		{"enabled not bool", "[canary]\nenabled = \"yes\"\n", true, 0, 0, 0, "kerf.toml:2: config canary.enabled = yes: wrong type: want true or false"},
+		{"interval not a duration", "[canary]\ninterval = 10\n", true, 0, 0, 0, "kerf.toml:2: config canary.interval = 10: wrong type"},
+		{"window unparsable", "[canary]\nwindow = \"3 s\"\n", true, 0, 0, 0, "kerf.toml:2: config canary.window = 3 s: want a duration"},
+		{"min_samples fraction", "[canary]\nmin_samples = 5.5\n", true, 0, 0, 0, "kerf.toml:2: config canary.min_samples = 5.5: want a whole number"},
+		{"unknown key", "[canary]\nthreshold = 75\n", true, 0, 0, 0, "kerf.toml:2: config canary.threshold: unknown key"},
+		{"interval zero", "[canary]\ninterval = \"0s\"\n", true, 0, 0, 0, "config canary.interval = 0s: must be between 1s and 10m0s"},
+		{"interval negative", "[canary]\ninterval = \"-10s\"\n", true, 0, 0, 0, "config canary.interval = -10s: must be between"},
+		{"interval too long", "[canary]\ninterval = \"1h\"\n", true, 0, 0, 0, "config canary.interval = 1h0m0s: must be between"},
+		{"window too short", "[canary]\nwindow = \"500ms\"\n", true, 0, 0, 0, "config canary.window = 500ms: must be between 1s and 1m0s"},
+		{"window too long", "[canary]\nwindow = \"2m\"\n", true, 0, 0, 0, "config canary.window = 2m0s: must be between"},
+		{"min_samples too few", "[canary]\nmin_samples = 4\n", true, 0, 0, 0, "config canary.min_samples = 4: must be between 5 and 1000"},
+		{"min_samples above a window", "[canary]\nmin_samples = 16\n", true, 0, 0, 0,
+			"config canary.min_samples = 16: a 3s canary.window holds at most 15 status samples at machine.poll_interval 200ms"},
+		{"min_samples with a faster poll", "[machine]\npoll_interval = \"100ms\"\n[canary]\nmin_samples = 30\n", true, 10 * time.Second, 3 * time.Second, 30, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := DefaultConfig()
+			err := loadConfig(&c, strings.NewReader(tc.src), "kerf.toml")
+			if err == nil {
+				err = c.Validate()
+			}
+			if tc.err != "" {
+				var ce *ConfigError
+				if err == nil || !strings.Contains(err.Error(), tc.err) || !errors.As(err, &ce) || !strings.HasPrefix(ce.Key, "canary.") {
+					t.Fatalf("err = %v, want a canary ConfigError containing %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.CanaryEnabled != tc.enabled || c.CanaryInterval != tc.interval || c.CanaryWindow != tc.window || c.CanaryMinSamples != tc.min {
+				t.Fatalf("got enabled=%v interval=%v window=%v min_samples=%d", c.CanaryEnabled, c.CanaryInterval, c.CanaryWindow, c.CanaryMinSamples)
+			}
+		})
+	}
+}

@@ -240,6 +240,8 @@ func openDaemon(ctx context.Context, ios IOStreams, cfg Config, opts *serveOptio
 		SpinUp: cfg.SpinUp, SafeZ: cfg.SafeZ, ToolChange: tc,
 		Publish: func(topic string, data any) { d.hub.Publish(topic, data) },
 		Logger:  d.log.With("system", "runner"),
+		Canary: runner.CanaryOptions{Disabled: !cfg.CanaryEnabled, Interval: cfg.CanaryInterval,
+			Window: cfg.CanaryWindow, MinSamples: cfg.CanaryMinSamples},
 	}
 	if cfg.DriftEnabled {
 		d.runner.Drift = &runner.DriftConfig{Probe: cfg.Probe, Interval: cfg.DriftInterval, LimitUM: cfg.DriftLimitUM}

@@ -192,13 +192,28 @@ func TestResetRaceWithPoller(t *testing.T) {
 				}
 			}
 		}
+		// N5 resets the board: it and the lines written behind it are
+		// lost (ErrReset). A line the writer had not yet written when the
+		// banner came waits out the quarantine and then runs normally, so
+		// after N5 the acks are some resets, then only oks: which line
+		// the writer reached first is the scheduler's choice.
+		sawOK := false
 		check := func(from, to int) {
 			for i := from; i < to; i++ {
 				a := <-c.Acks()
-				// N5 resets the board: it and the lines behind it are lost.
-				wantReset := i >= 5 && i < 10
-				if a.Tag != int64(i) || wantReset != (a.Err == grbl.ErrReset) || (!wantReset && a.Err != nil) {
-					t.Fatalf("ack %d = %+v, want reset %v", i, a, wantReset)
+				reset := a.Err == grbl.ErrReset
+				var ok bool
+				switch {
+				case i == 5:
+					ok = reset
+				case i > 5 && i < 10:
+					ok = (reset && !sawOK) || a.Err == nil
+					sawOK = sawOK || a.Err == nil
+				default:
+					ok = a.Err == nil
+				}
+				if a.Tag != int64(i) || !ok {
+					t.Fatalf("ack %d = %+v (resets end at the first ok after N5)", i, a)
 				}
 			}
 		}

@@ -140,6 +140,7 @@ func TestValidateRequests(t *testing.T) {
 		{"jog no axis", JogRequest{Feed: 100}.Validate, "x, y, z"},
 		{"jog zero feed", JogRequest{X: f(1)}.Validate, "field feed"},
 		{"jog huge feed", JogRequest{X: f(1), Feed: 1e9}.Validate, "field feed"},
+		{"jog feed below F0.001", JogRequest{X: f(1), Feed: 5e-324}.Validate, "field feed"},
 		{"jog absurd distance", JogRequest{Y: f(1e9), Feed: 10}.Validate, "field y"},
 		{"override ok", OverrideRequest{Target: "feed", Op: "-1"}.Validate, ""},
 		{"override rapid +1", OverrideRequest{Target: "rapid", Op: "+1"}.Validate, "field op"},

@@ -268,13 +268,19 @@ type JogRequest struct {
 // maxJogFeed bounds a jog feed rate: far above any hobby router's $110.
 const maxJogFeed = 100000
 
+// minJogFeed is the smallest feed the jog line can carry (F with three
+// decimals).
+const minJogFeed = 0.001
+
 // Validate reports the first problem with the request, naming the field.
 func (j JogRequest) Validate() error {
 	if j.X == nil && j.Y == nil && j.Z == nil {
 		return fmt.Errorf("jog: fields x, y, z: at least one axis is required: %w", ErrBadRequest)
 	}
-	if !(j.Feed > 0) || j.Feed > maxJogFeed {
-		return fmt.Errorf("jog: field feed: %v must be above 0 and at most %d mm/min: %w", j.Feed, maxJogFeed, ErrBadRequest)
+	// The jog line carries F with three decimals: anything below 0.001
+	// would be sent as F0, which GRBL refuses.
+	if !(j.Feed >= minJogFeed) || j.Feed > maxJogFeed {
+		return fmt.Errorf("jog: field feed: %v must be at least %v and at most %d mm/min: %w", j.Feed, minJogFeed, maxJogFeed, ErrBadRequest)
 	}
 	for _, a := range []struct {
 		name string

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"strings"
@@ -307,4 +308,35 @@ func TestSenseModeOverrideWarning(t *testing.T) {
 			t.Fatalf("warning = %+v", we)
 		}
 	})
+}
+
+// In sense mode a job whose S stays below $30 is accepted with a warning in
+// its check: GRBL would feed the SSR PWM. Without a sense relay the same
+// program carries no such warning.
+func TestAddJobWarnsOfPWMInSenseMode(t *testing.T) {
+	const slow = "G21 G90\nM3 S400\nG1 Z-1 F300\nM5\nM30\n"
+	for _, tc := range []struct {
+		mode relay.Mode
+		warn bool
+	}{{relay.ModeSense, true}, {relay.ModeDrive, false}, {relay.ModeNone, false}} {
+		t.Run(tc.mode.String(), func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := mustService(t, sim.Options{Settings: map[int]float64{30: 1000}}, tc.mode)
+				job := f.add(t, "slow.nc", slow)
+				var rep gcode.Report
+				if err := json.Unmarshal(job.Check, &rep); err != nil {
+					t.Fatal(err)
+				}
+				found := false
+				for _, d := range rep.Diagnostics {
+					if d.Severity == gcode.Warning && d.Line == 2 && strings.Contains(d.Message, "below $30") {
+						found = true
+					}
+				}
+				if found != tc.warn {
+					t.Fatalf("PWM warning at line 2: %v, want %v (diagnostics %+v)", found, tc.warn, rep.Diagnostics)
+				}
+			})
+		})
+	}
 }

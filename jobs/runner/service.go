@@ -244,13 +244,20 @@ func (s *Service) AddJob(ctx context.Context, name string, body io.Reader) (jobs
 // against the live machine at start either way.
 func (s *Service) addOptions() gcode.Options {
 	if conn, _, err := s.Link.Conn(); err == nil {
-		return gcode.Options{Settings: gcode.Settings(conn.Settings())}
+		return gcode.Options{Settings: gcode.Settings(conn.Settings()), SpindleRelay: s.senseRelay()}
 	}
 	set := gcode.DefaultSettings()
 	for i := range 3 {
 		set[gcode.SetTravelX+i] = 0
 	}
-	return gcode.Options{Settings: set}
+	return gcode.Options{Settings: set, SpindleRelay: s.senseRelay()}
+}
+
+// senseRelay says GRBL's own spindle output switches the router's SSR
+// (relay mode sense): the check then warns where an S below $30 would feed
+// the SSR PWM instead of a steady level.
+func (s *Service) senseRelay() bool {
+	return s.Relay != nil && s.Relay.Mode() == relay.ModeSense
 }
 
 func mostlyText(b []byte) bool {
@@ -342,7 +349,7 @@ func (s *Service) StartJob(ctx context.Context, id jobs.ID, fromLine int) (jobs.
 	}
 	// Preflight: the program against this machine's live settings and
 	// work offsets (travel, soft limits), before anything moves.
-	gopts := gcode.Options{Settings: gcode.Settings(conn.Settings()), Offsets: BoardOffsets(conn.Info())}
+	gopts := gcode.Options{Settings: gcode.Settings(conn.Settings()), Offsets: BoardOffsets(conn.Info()), SpindleRelay: s.senseRelay()}
 	if err := s.preflight(job, gopts); err != nil {
 		release()
 		s.finish(context.WithoutCancel(ctx), run.ID, jobs.StateFailed, "preflight: "+err.Error(), nil)
