@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,26 +16,26 @@ import (
 )
 
 // The harness's work offsets (web.OffsetService over its machine status),
-// router relay (web.RelayService) and reference probe (web.DriftService),
-// and its stand-in for GET/PUT/DELETE /api/v1/jobs/{id}/baseline, which
-// another part of the daemon provides, written to the agreed contract.
-// Each of probe, relay and baseline can be switched off through the
+// router relay (web.RelayService) and reference probe (web.DriftService);
+// its baselines and canary reports are in harness_canary_test.go. Each of
+// probe, relay and baseline routes can be switched off through the
 // control plane (POST /features) to answer as an older daemon does: 404
 // "no API route".
 
-// features says which stand-in endpoints answer.
+// features says which of the daemon's optional routes answer.
 type features struct {
 	Probe    bool `json:"probe"`
 	Relay    bool `json:"relay"`
 	Baseline bool `json:"baseline"`
 }
 
-// extraState is the stand-ins' state, under harness.mu.
+// extraState is the state of the harness's extra services, under harness.mu.
 type extraState struct {
 	features  features
 	wcs       map[string][]float64
 	active    string
-	baselines map[jobs.ID]jobs.ID // job → run
+	baselines map[jobs.ID]jobs.Baseline
+	reports   map[jobs.ID]jobs.CanaryReport // run → its stored verdict
 }
 
 func (h *harness) initExtras() {
@@ -44,7 +43,8 @@ func (h *harness) initExtras() {
 		features:  features{Probe: true, Relay: true, Baseline: true},
 		wcs:       map[string][]float64{"G54": slices.Clone(h.status.WCO), "G55": {0, 0, 0}, "G56": {0, 0, 0}, "G57": {0, 0, 0}, "G58": {0, 0, 0}, "G59": {0, 0, 0}},
 		active:    "G54",
-		baselines: map[jobs.ID]jobs.ID{},
+		baselines: map[jobs.ID]jobs.Baseline{},
+		reports:   map[jobs.ID]jobs.CanaryReport{},
 	}
 }
 
@@ -161,15 +161,6 @@ func (d harnessDrift) SetJobDrift(ctx context.Context, jobID jobs.ID, _ bool) (j
 	return d.h.job(ctx, jobID)
 }
 
-// baselineInfo is the answer of GET /api/v1/jobs/{id}/baseline as the
-// canary part of the daemon defines it (jobs.BaselineInfo): the baseline,
-// null when none, and the run offered as one.
-type baselineInfo struct {
-	Job      jobs.ID        `json:"job"`
-	Baseline *jobs.Baseline `json:"baseline"`
-	Offered  jobs.ID        `json:"offered,omitempty"`
-}
-
 // noRoute answers as a daemon without the route.
 func noRoute(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
@@ -177,42 +168,7 @@ func noRoute(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(w, `{"error":{"code":"not_found","message":"no API route %s %s: not found"}}`, r.Method, r.URL.Path)
 }
 
-func apiErr(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": msg}})
-}
-
-// caller asks the real server who sent r (GET /api/v1/auth/me with r's
-// credentials), so the stand-ins refuse as the daemon's routes do: 401
-// without a session, 403 below the role needed.
-func (h *harness) caller(api http.Handler, w http.ResponseWriter, r *http.Request, need web.Role) bool {
-	me := httptest.NewRequest(http.MethodGet, "/api/v1/auth/me", nil)
-	me.Header = r.Header.Clone()
-	me.RemoteAddr = r.RemoteAddr
-	rec := httptest.NewRecorder()
-	api.ServeHTTP(rec, me)
-	if rec.Code != http.StatusOK {
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.Code)
-		_, _ = w.Write(rec.Body.Bytes())
-		return false
-	}
-	var id web.Identity
-	if err := json.Unmarshal(rec.Body.Bytes(), &id); err != nil {
-		apiErr(w, 500, "internal", "harness: decode identity: "+err.Error())
-		return false
-	}
-	if id.Role < need {
-		apiErr(w, http.StatusForbidden, "forbidden", fmt.Sprintf("%s %s needs role %s; user %q has role %s", r.Method, r.URL.Path, need, id.Name, id.Role))
-		return false
-	}
-	return true
-}
-
-// extras serves the stand-in endpoints in front of the real API.
+// extras puts the feature switches in front of the real API.
 func (h *harness) extras(api http.Handler) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
@@ -242,6 +198,8 @@ func (h *harness) extras(api http.Handler) http.Handler {
 	}
 	mux.HandleFunc("/api/v1/relay", relay)
 	mux.HandleFunc("/api/v1/relay/", relay)
+	// The baseline routes are the daemon's own (web.CanaryService, played
+	// by harnessCanary); switched off, they answer as an older daemon.
 	baseline := func(w http.ResponseWriter, r *http.Request) {
 		h.mu.Lock()
 		on := h.extra.features.Baseline
@@ -250,81 +208,15 @@ func (h *harness) extras(api http.Handler) http.Handler {
 			noRoute(w, r)
 			return
 		}
-		need := web.RoleAdmin // baselines decide what later runs are judged against
-		if r.Method == http.MethodGet {
-			need = web.RoleViewer
-		}
-		if !h.caller(api, w, r, need) {
-			return
-		}
-		jobID, err := jobs.ParseID(r.PathValue("id"))
-		if err != nil {
-			apiErr(w, 400, "bad_request", "path parameter id: "+err.Error())
-			return
-		}
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		switch r.Method {
-		case http.MethodGet:
-			if !slices.ContainsFunc(h.jobList, func(j jobs.Job) bool { return j.ID == jobID }) {
-				apiErr(w, 404, "not_found", fmt.Sprintf("job %s: not found", jobID))
-				return
-			}
-			info := baselineInfo{Job: jobID}
-			if run, ok := h.extra.baselines[jobID]; ok {
-				info.Baseline = &jobs.Baseline{JobID: jobID, RunID: run, Set: time.Now().UTC()}
-			} else {
-				// The oldest completed run of the job is offered.
-				for _, x := range h.runs {
-					if x.JobID == jobID && x.State == jobs.StateCompleted {
-						info.Offered = x.ID
-					}
-				}
-			}
-			writeJSON(w, info)
-		case http.MethodPut:
-			var req struct {
-				Run string `json:"run"`
-			}
-			if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
-				apiErr(w, 400, "bad_request", "request body: "+err.Error())
-				return
-			}
-			runID, err := jobs.ParseID(req.Run)
-			if err != nil {
-				apiErr(w, 400, "bad_request", "field run: "+err.Error())
-				return
-			}
-			i := slices.IndexFunc(h.runs, func(x jobs.Run) bool { return x.ID == runID })
-			switch {
-			case i < 0:
-				apiErr(w, 404, "not_found", fmt.Sprintf("run %s: not found", runID))
-			case h.runs[i].JobID != jobID || h.runs[i].State != jobs.StateCompleted:
-				apiErr(w, 409, "conflict", fmt.Sprintf("run %s is %s, of job %s: a baseline is a completed run of the job", runID, h.runs[i].State, h.runs[i].JobID))
-			default:
-				h.extra.baselines[jobID] = runID
-				h.calls = append(h.calls, fmt.Sprintf("baseline job %s run %s", jobID, runID))
-				writeJSON(w, jobs.Baseline{JobID: jobID, RunID: runID, Set: time.Now().UTC()})
-			}
-		case http.MethodDelete:
-			if _, ok := h.extra.baselines[jobID]; !ok {
-				apiErr(w, 404, "not_found", fmt.Sprintf("job %s has no baseline: not found", jobID))
-				return
-			}
-			delete(h.extra.baselines, jobID)
-			h.calls = append(h.calls, fmt.Sprintf("baseline job %s cleared", jobID))
-			w.WriteHeader(http.StatusNoContent)
-		}
+		api.ServeHTTP(w, r)
 	}
-	for _, m := range []string{"GET", "PUT", "DELETE"} {
-		mux.HandleFunc(m+" /api/v1/jobs/{id}/baseline", baseline)
-	}
+	mux.HandleFunc("/api/v1/jobs/{id}/baseline", baseline)
 	return mux
 }
 
 // extraControl adds to the control plane:
 //
-//	POST /features {"probe":bool,"relay":bool,"baseline":bool}  switch stand-ins
+//	POST /features {"probe":bool,"relay":bool,"baseline":bool}  switch routes off (an older daemon)
 //	POST /finish {"run":ID}   complete a running run, as the runner does at M2
 func (h *harness) extraControl(mux *http.ServeMux) {
 	mux.HandleFunc("POST /features", func(w http.ResponseWriter, r *http.Request) {

@@ -103,6 +103,7 @@ func newHarness(t testing.TB) *harness {
 	srv.Offsets = &webtest.OffsetService{T: t, OffsetsFn: h.offsets, ZeroAxesFn: h.zeroAxes}
 	srv.Programs = h.bodies
 	srv.Drift = harnessDrift{h}
+	srv.Canary = h.canaryService()
 	srv.Relay = &webtest.RelayService{T: t, RelayStatusFn: h.relayStatus, RelayOnFn: h.relaySwitch(true), RelayOffFn: h.relaySwitch(false)}
 	authenticate(t, srv)
 
@@ -395,9 +396,11 @@ func (h *harness) telemetry(_ context.Context, id jobs.ID, fn func(jobs.Sample) 
 //	GET  /ws                               the query strings of websocket requests
 //	POST /offline, POST /online            cut the API off (503, connections closed) and back
 //	POST /features, POST /finish           see extraControl
+//	POST /canary                           see canaryControl
 func (h *harness) controlHandler() http.Handler {
 	mux := http.NewServeMux()
 	h.extraControl(mux)
+	h.canaryControl(mux)
 	mux.HandleFunc("POST /publish", func(w http.ResponseWriter, r *http.Request) {
 		var ev struct {
 			Topic string          `json:"topic"`

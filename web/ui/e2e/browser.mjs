@@ -83,6 +83,7 @@ export const control = {
   online: () => call('POST', '/online'),
   features: (f) => call('POST', '/features', { probe: true, relay: true, baseline: true, ...f }),
   finish: (run) => call('POST', '/finish', { run }),
+  canary: (job) => call('POST', '/canary', { job }),
 };
 
 /** until polls fn (a control-plane read) until pred holds, up to 10 s. */

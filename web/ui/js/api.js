@@ -102,6 +102,8 @@ export class API {
   baseline(jobID) { return this.get(`/jobs/${jobID}/baseline`); }
   setBaseline(jobID, runID) { return this.put(`/jobs/${jobID}/baseline`, { run: runID }); }
   clearBaseline(jobID) { return this.del(`/jobs/${jobID}/baseline`); }
+  /** canaryReport is a run's verdict against its baseline (jobs.CanaryReport). */
+  canaryReport(runID) { return this.get(`/runs/${runID}/canary`); }
 }
 
 /**

@@ -36,8 +36,11 @@ const S = {
   progress: { line: 0, t0: 0, runningMs: 0 },
   prompt: null,
   drift: { run: null, points: [], limit: 0 },
-  verdict: null,
-  scores: [], // [{x: line, y: score}] of the live verdicts of the current run
+  // Canary verdicts per run id: { verdict, scores: [{x: line, y: score}]
+  // of the live run.verdict events, report: GET /runs/{id}/canary, note }.
+  canary: new Map(),
+  canaryRun: null, // the run the canary card shows (null: the current run)
+  warnings: [], // run.warning texts not dismissed yet, oldest first
   previewJob: null,
   offsets: null, // GET /machine/offsets
   offsetsAPI: null, // false: the daemon has no offsets endpoint
@@ -238,6 +241,9 @@ async function loadJobs() {
   try {
     S.jobs = await api.jobs();
     renderJobs();
+    renderHistory(S.runsList); // its job names, when the runs came first
+    renderRun();
+    renderVerdict();
   } catch { /* keep the last list */ }
 }
 
@@ -285,6 +291,7 @@ function applyEvent(ev) {
     case 'run.progress': onProgress(d); break;
     case 'run.prompt': onPrompt(d); break;
     case 'run.verdict': onVerdict(d); break;
+    case 'run.warning': onWarning(d); break;
     case 'run.drift': onDrift(d); break;
     case 'job.added': case 'job.deleted': loadJobs(); break;
     default:
@@ -362,17 +369,76 @@ function closePrompt() {
   if (dlg.open) dlg.close();
 }
 
-function onVerdict(d) {
-  const id = runID(d);
-  if (S.run && id && S.run.id !== id) return;
-  S.verdict = d.verdict || d.result || d;
-  // Live verdicts during a run: the score over time, by source line.
-  const score = S.verdict?.score?.score;
-  if (Number.isFinite(score)) {
-    const x = Number.isFinite(d.line) ? d.line : S.progress.line || S.scores.length + 1;
-    S.scores.push({ x, y: score });
+/** canaryOf returns the canary entry of a run, creating it. */
+function canaryOf(id) {
+  let c = S.canary.get(id);
+  if (!c) {
+    c = { verdict: null, scores: [], report: null, note: '' };
+    S.canary.set(id, c);
+    // Keep the last 20 runs' verdicts (a Map iterates oldest first).
+    for (const old of S.canary.keys()) {
+      if (S.canary.size <= 20) break;
+      if (old !== shownRun() && old !== id) S.canary.delete(old);
+    }
   }
-  renderVerdict();
+  return c;
+}
+
+function onVerdict(d) {
+  const id = runID(d) || S.run?.id;
+  if (!id || d.window) return; // a window's own Fail: the run so far follows
+  const c = canaryOf(id);
+  c.verdict = d.verdict || d.result || d;
+  // Live verdicts during a run: the score over time, by source line.
+  const score = c.verdict?.score?.score;
+  if (Number.isFinite(score)) {
+    const x = Number.isFinite(d.line) ? d.line : (S.run?.id === id ? S.progress.line : 0) || c.scores.length + 1;
+    c.scores.push({ x, y: score });
+  }
+  if (shownRun() === id) renderVerdict();
+}
+
+// ---------- warnings ----------
+
+/** warningText words a run.warning: a Marginal verdict or a message. */
+function warningText(d) {
+  const where = Number.isFinite(d.line) && d.line > 0 ? `, line ${d.line}` : '';
+  if (d.message) return `Run ${d.run}${where}: ${d.message}`;
+  const sc = d.verdict?.score || {};
+  const off = Object.entries(d.verdict?.results || {})
+    .filter(([, m]) => m.classification !== 'Pass' && !m.muted)
+    .map(([n, m]) => `${n} ${m.classification}${ratioText(m)}`);
+  const scope = Array.isArray(d.window) ? `lines ${d.window[0]}–${d.window[1] - 1} on their own` : `the run so far${where ? ` (to line ${d.line})` : ''}`;
+  return `Run ${d.run}: canary ${sc.classification || 'warning'}${Number.isFinite(sc.score) ? `, score ${sc.score.toFixed(1)}` : ''} for ${scope}${off.length ? `: ${off.join(', ')}` : ''}.`;
+}
+
+function onWarning(d) {
+  const t = warningText(d);
+  if (S.warnings.includes(t)) return;
+  S.warnings.push(t);
+  if (S.warnings.length > 5) S.warnings.shift();
+  renderWarnings();
+}
+
+function renderWarnings() {
+  $('#warnings').replaceChildren(...S.warnings.map((t) => {
+    const div = document.createElement('div');
+    div.className = 'banner banner-warn warning';
+    div.setAttribute('role', 'alert');
+    const icon = document.createElement('span');
+    icon.className = 'icon';
+    icon.setAttribute('aria-hidden', 'true');
+    icon.textContent = '⚠';
+    const msg = document.createElement('span');
+    msg.textContent = t;
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = 'Dismiss';
+    b.setAttribute('aria-label', `Dismiss the warning: ${t}`);
+    b.addEventListener('click', () => { S.warnings = S.warnings.filter((x) => x !== t); renderWarnings(); });
+    div.append(icon, msg, b);
+    return div;
+  }));
 }
 
 function onDrift(d) {
@@ -415,6 +481,8 @@ function renderMachine() {
   const relay = m.relay || {};
   text('#relay-cmd', relay.mode === 'drive' ? onoff(relay.commanded) : relay.mode ? `n/a (${relay.mode} mode)` : '—');
   text('#relay-sensed', relay.mode === 'sense' || relay.sensed !== undefined ? onoff(relay.sensed) : relay.mode ? `n/a (${relay.mode} mode)` : '—');
+  text('#relay-last', switchText(relay.last_switch, relay.mode));
+  $('#relay-last').classList.toggle('bad', !!relay.last_switch?.mismatch);
   text('#port', m.connected ? (m.port || 'connected') : 'not connected');
   const ov = m.overrides || {};
   text('#ov-feed', ov.feed ?? 100);
@@ -441,18 +509,25 @@ function renderMachine() {
 
 function setRun(run) {
   const prev = S.run;
+  // An answer that raced a later event must not bring an ended run back.
+  if (prev && prev.id === run.id && !ACTIVE.has(prev.state) && ACTIVE.has(run.state)) return;
   S.run = run;
   if (!prev || prev.id !== run.id) {
     S.progress = { line: run.last_executed_line || run.from_line || 0, t0: Date.now(), runningMs: (run.summary?.running_ns || 0) / 1e6, total: 0, etaMs: undefined };
-    S.verdict = null;
-    S.scores = [];
+    S.canaryRun = null; // the card follows the new run
     if (S.drift.run !== run.id) S.drift = { run: run.id, points: [], limit: 0 };
     renderDrift();
     showPreview(run.job_id);
   } else if (run.last_executed_line > S.progress.line) {
     S.progress.line = run.last_executed_line;
   }
-  if (run.summary?.verdict) S.verdict = run.summary.verdict;
+  if (run.summary?.verdict) {
+    const c = canaryOf(run.id);
+    if (!c.report) c.verdict = run.summary.verdict;
+    // An ended run with a verdict has a report: the baseline it was judged
+    // against, the muted metrics.
+    if (!ACTIVE.has(run.state) && !c.report && !c.loading) loadReport(run.id);
+  }
   renderVerdict();
   renderRun();
   renderControls();
@@ -862,33 +937,92 @@ function verdictClass(c) {
   return s === 'pass' ? 'pass' : s === 'fail' || s === 'high' || s === 'low' ? 'fail' : s === 'marginal' ? 'marginal' : 'neutral';
 }
 
+/** shownRun is the id of the run the canary card shows. */
+function shownRun() { return S.canaryRun ?? S.run?.id ?? null; }
+
+/** ratioText is a metric's run/baseline mean ratio, " · ratio 1.18", or "". */
+function ratioText(m) {
+  const r = m.resultMetadata?.ratio;
+  return Number.isFinite(r) ? ` · ratio ${r.toFixed(2)}` : '';
+}
+
+/** loadReport reads a run's canary report (GET /runs/{id}/canary). */
+async function loadReport(id) {
+  const c = canaryOf(id);
+  c.loading = true;
+  try {
+    c.report = await api.canaryReport(id);
+    c.verdict = c.report.verdict;
+    c.note = '';
+  } catch (err) {
+    c.note = err instanceof APIError && err.status === 404 ? `No canary report for run ${id}: ${err.message}` : `Canary report of run ${id} failed: ${err.message}`;
+  } finally {
+    c.loading = false;
+  }
+  if (shownRun() === id) renderVerdict();
+}
+
+/** openReport shows a past run's canary report in the canary card. */
+function openReport(run) {
+  S.canaryRun = run.id;
+  const c = canaryOf(run.id);
+  if (!c.verdict && run.summary?.verdict) c.verdict = run.summary.verdict;
+  renderVerdict();
+  if (!c.report) loadReport(run.id);
+  $('#canary').scrollIntoView({ block: 'start' });
+}
+
 function renderVerdict() {
   const body = $('#canary-body');
-  const v = S.verdict;
+  const id = shownRun();
+  const c = id ? S.canary.get(id) : null;
+  const v = c?.verdict;
+  const rep = c?.report;
+  const run = S.run?.id === id ? S.run : S.runsList.find((r) => r.id === id);
+  const job = run ? jobOf(run.job_id) : null;
+  let head = id ? `Run ${id}${job ? ` of ${job.name}` : ''}` : '';
+  if (rep) head += ` against baseline run ${rep.baseline}, ${rep.live ? 'judged live' : 'judged from its stored telemetry'}.`;
+  else if (id) head += run && ACTIVE.has(run.state) ? ', judged live.' : '.';
+  text('#canary-run', head);
   if (!v || !v.score) {
-    body.replaceChildren();
     const p = document.createElement('p');
     p.className = 'empty';
-    p.textContent = S.run ? `No verdict for run ${S.run.id}: it is judged against the job's baseline run, if it has one.` : 'No verdict yet: a run of a job with a baseline gets one.';
-    body.append(p);
+    p.textContent = c?.note || (id ? `No verdict for run ${id}: it is judged against the job's baseline run, if it has one.` : 'No verdict yet: a run of a job with a baseline gets one.');
+    body.replaceChildren(p);
     return;
   }
   const sc = v.score;
-  const head = document.createElement('p');
+  const p = document.createElement('p');
+  p.className = 'verdict';
   const badge = document.createElement('span');
   badge.className = `badge ${verdictClass(sc.classification)}`;
   badge.textContent = sc.classification || 'unknown';
-  head.append(badge, ` score ${Number.isFinite(sc.score) ? sc.score.toFixed(1) : '—'} / 100`);
-  if (sc.classificationReason) head.append(` — ${sc.classificationReason}`);
+  p.append(badge, ` score ${Number.isFinite(sc.score) ? sc.score.toFixed(1) : '—'} / 100`);
+  if (sc.classificationReason) p.append(` — ${sc.classificationReason}`);
+  const out = [p];
+  if (rep?.muted?.length) {
+    const m = document.createElement('p');
+    m.className = 'hint';
+    m.textContent = `Left out where a feed or rapid override was not 100 %: ${rep.muted.join(', ')}.`;
+    out.push(m);
+  }
+  if (c.scores.length > 1) {
+    out.push(lineChart({ points: c.scores, label: 'Canary score over the run, by source line', xLabel: 'line', yLabel: 'score', height: 140 }));
+  }
   const ul = document.createElement('ul');
   ul.className = 'metrics';
-  for (const [name, m] of Object.entries(v.results || {})) {
+  // Metrics that did not pass first, then by name.
+  const rows = Object.entries(v.results || {}).sort(([a, x], [b, y]) =>
+    (x.classification === 'Pass') - (y.classification === 'Pass') || a.localeCompare(b));
+  for (const [name, m] of rows) {
     const li = document.createElement('li');
+    li.dataset.metric = name;
     const t = document.createElement('div');
     const b = document.createElement('span');
     b.className = `badge ${verdictClass(m.classification)}`;
     b.textContent = m.classification;
-    t.append(b, ` ${name}${m.critical ? ' (critical)' : ''}${m.resultMetadata?.ratio ? ` · ratio ${Number(m.resultMetadata.ratio).toFixed(2)}` : ''}`);
+    t.append(b, ` ${name}${m.critical ? ' (critical)' : ''}${m.muted ? ' (muted)' : ''}${ratioText(m)}`);
+    if (m.classificationReason) t.title = m.classificationReason;
     li.append(t, rangeChart({
       control: m.controlMetadata?.stats || {},
       experiment: m.experimentMetadata?.stats || {},
@@ -896,11 +1030,8 @@ function renderVerdict() {
     }));
     ul.append(li);
   }
-  body.replaceChildren(head);
-  if (S.scores.length > 1) {
-    body.append(lineChart({ points: S.scores, label: 'Canary score over the run, by source line', xLabel: 'line', yLabel: 'score', height: 140 }));
-  }
-  body.append(ul);
+  out.push(ul);
+  body.replaceChildren(...out);
 }
 
 function renderDrift() {
@@ -967,6 +1098,15 @@ function renderHistory(runs) {
       sb.setAttribute('aria-label', `Use run ${r.id} as the baseline of its job`);
       sb.addEventListener('click', () => setBaseline(r));
       bl.append(sb);
+    }
+    if (sc) {
+      const rb = document.createElement('button');
+      rb.type = 'button';
+      rb.className = 'small open-report';
+      rb.textContent = 'Report';
+      rb.setAttribute('aria-label', `Canary report of run ${r.id}`);
+      rb.addEventListener('click', () => openReport(r));
+      ve.append(' ', rb);
     }
     tr.append(out, du, ve, te, bl);
     label([...tr.children], ['Run', 'Job', 'Outcome', 'Duration', 'Verdict', 'Telemetry', 'Baseline']);
@@ -1074,7 +1214,7 @@ async function probeReference() {
 function relayFields(r) {
   const src = r?.relay || r || {};
   const out = {};
-  for (const k of ['mode', 'commanded', 'sensed']) if (k in src) out[k] = src[k];
+  for (const k of ['mode', 'commanded', 'sensed', 'last_switch']) if (k in src) out[k] = src[k];
   return out;
 }
 
@@ -1105,6 +1245,18 @@ function relayOnBlock() {
   if (m.connected === false) return 'No machine is connected.';
   if (m.state === 'Alarm' || m.state === 'Door') return `The machine is in ${m.state}: the router stays off.`;
   return '';
+}
+
+/** switchText words the relay's last switch: when, why, and whether the sense input followed. */
+function switchText(sw, mode) {
+  if (!sw) return mode && mode !== 'none' ? 'none yet' : '—';
+  const at = new Date(sw.time);
+  const when = Number.isNaN(at.getTime()) ? '' : ` at ${at.toLocaleTimeString()}`;
+  const ms = sw.latency_ns / 1e6;
+  const check = sw.mismatch ? '⚠ MISMATCH: the sense input did not follow'
+    : sw.confirmed ? `confirmed${ms > 0 ? ` after ${ms < 10 ? ms.toFixed(1) : ms.toFixed(0)} ms` : ''}`
+      : 'sensed' in sw ? 'not confirmed yet' : 'no sense input';
+  return `${sw.on ? 'On' : 'Off'}${when}${sw.reason ? ` (${sw.reason})` : ''}: ${check}`;
 }
 
 function relayText() {
