@@ -71,10 +71,10 @@ func newEngine(r io.Reader, name string, opts Options, emit func(Diagnostic)) *e
 	}
 	e.in.enableM7 = opts.EnableM7
 	e.laser = opts.Settings.Get(SetLaserMode) != 0
-	if opts.AssumeReset {
-		e.know.known = kAll
-	}
 	e.in.st = newState(opts.Offsets, opts.startMachine())
+	if opts.Board != nil {
+		e.know.known = opts.Board.apply(&e.in.st)
+	}
 	return e
 }
 

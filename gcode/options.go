@@ -28,12 +28,18 @@ type Options struct {
 	// SafeZ is the work Z (mm) at or above which the tool is retracted;
 	// 0 means DefaultSafeZ.
 	SafeZ float64
+	// Board is the controller's parser state when the program starts (see
+	// BoardState: read from `$G` while the machine is held, Idle, just
+	// before streaming). The interpreter starts from it and the wire form
+	// may drop words that repeat what it knows. nil: GRBL's reset state is
+	// modelled but nothing is known (or ResetState with AssumeReset), so a
+	// mode or value counts as known only once the program has set it. The
+	// machine position is unknown either way.
+	Board *BoardState
 	// AssumeReset declares that the sender soft-resets GRBL before the job
-	// and that no `$N` startup block changes a mode, so GRBL's reset state
-	// (G0 G17 G21 G90 G94 G54 M5 M9, F0 S0 T0) is known at the first line
-	// and the wire form may drop words that repeat it. Without it, a mode or
-	// value counts as known only once the program has set it. The machine
-	// position is unknown either way.
+	// and that no `$N` startup block changes a mode: it is Board =
+	// ResetState() (G0 G17 G21 G90 G94 G54 M5 M9, F0 S0 T0, all known).
+	// Board, when set, takes precedence.
 	AssumeReset bool
 	// EnableM7 accepts M7 (builds with ENABLE_M7).
 	EnableM7 bool
@@ -61,6 +67,10 @@ func (o Options) withDefaults() Options {
 	}
 	if o.MaxEvents <= 0 {
 		o.MaxEvents = 10000
+	}
+	if o.Board == nil && o.AssumeReset {
+		r := ResetState()
+		o.Board = &r
 	}
 	return o
 }

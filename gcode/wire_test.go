@@ -3,7 +3,9 @@ package gcode
 import (
 	"bytes"
 	"errors"
+	"hash/fnv"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -113,14 +115,20 @@ func TestCompilerStopsAtFirstError(t *testing.T) {
 	}
 }
 
-// checkWireEquivalence runs the whole input through the engine and, for
-// every line the interpreter accepts, re-executes its wire form from the
-// same state: state and motion must be identical, and the wire line must
-// fit GRBL's buffer. It returns the number of lines verified.
-func checkWireEquivalence(tb testing.TB, r io.Reader, name string) int {
+// checkWireEquivalence runs the whole input through the engine from
+// opts' starting state and, for every line the interpreter accepts,
+// re-executes its wire form from the same state: state and motion must be
+// identical, and the wire line must fit GRBL's buffer. A second interpreter
+// reads only the wire lines, in order, from the same starting state: its
+// state must equal the source's after every line. It returns the number of
+// lines verified.
+func checkWireEquivalence(tb testing.TB, r io.Reader, name string, opts Options) int {
 	tb.Helper()
-	e := newEngine(r, name, Options{}, func(Diagnostic) {})
+	e := newEngine(r, name, opts, func(Diagnostic) {})
 	var v verifier
+	var w verifier // the wire program alone
+	w.in.enableM7 = e.in.enableM7
+	w.in.st = e.in.st
 	n := 0
 	for {
 		kind, err := e.step()
@@ -131,6 +139,9 @@ func checkWireEquivalence(tb testing.TB, r io.Reader, name string) int {
 			return n
 		}
 		if !e.executed {
+			// Nothing G-code was accepted ($ lines, rejected lines): the
+			// wire program carries no G-code for it either.
+			w.in.st = e.in.st
 			continue
 		}
 		if err := v.verify(e); err != nil {
@@ -144,8 +155,70 @@ func checkWireEquivalence(tb testing.TB, r io.Reader, name string) int {
 				tb.Fatalf("%s:%d: wire line %q has byte %q", name, e.out.Source, e.wire, c)
 			}
 		}
+		if len(e.wire) > 0 {
+			k := copy(w.lx.code[:], e.wire)
+			for i := 0; i < k; i++ {
+				w.lx.col[i] = int32(i + 1)
+			}
+			w.ws.parse(w.lx.code[:k], w.lx.col[:k])
+			if g := w.in.exec(&w.ws, false); g != nil {
+				tb.Fatalf("%s:%d: wire %q read in sequence from %s: error:%d %s", name, e.out.Source, e.wire, boardName(opts), g.code, g.msg)
+			}
+			if w.in.eff.target != e.in.eff.target {
+				tb.Fatalf("%s:%d: wire %q read in sequence from %s: target %v, source line %v", name, e.out.Source, e.wire, boardName(opts), w.in.eff.target, e.in.eff.target)
+			}
+		}
+		if e.in.st.inverse && w.in.st.inverse {
+			// In G93 GRBL never reads the stored F (every feed move
+			// carries one, and a switch to G94 without F sets 0), and
+			// every block clears it, even one the wire form leaves out
+			// as changing nothing else.
+			w.in.st.feed = e.in.st.feed
+		}
+		if w.in.st != e.in.st {
+			tb.Fatalf("%s:%d: wire %q read in sequence from %s: state %+v, source line %+v", name, e.out.Source, e.wire, boardName(opts), w.in.st, e.in.st)
+		}
 		n++
 	}
+}
+
+func boardName(o Options) string {
+	if o.Board == nil {
+		return "the strict start"
+	}
+	return "board state " + o.Board.String()
+}
+
+// boardFromSeed returns a valid board state chosen by seed's bits (0: no
+// board state, the strict start). Odd seeds also mark F and S known, as
+// ResetState does, so the wire form may drop them when they repeat.
+func boardFromSeed(tb testing.TB, seed uint64) *BoardState {
+	tb.Helper()
+	if seed == 0 {
+		return nil
+	}
+	pick := func(opts ...string) string {
+		o := opts[seed%uint64(len(opts))]
+		seed /= uint64(len(opts))
+		return o
+	}
+	known := seed&1 != 0
+	seed >>= 1
+	gc := strings.Join([]string{
+		pick("G0", "G1", "G2", "G3", "G38.2", "G38.3", "G38.4", "G38.5", "G80"),
+		pick("G54", "G55", "G56", "G57", "G58", "G59"),
+		pick("G17", "G18", "G19"), pick("G21", "G20"), pick("G90", "G91"), pick("G94", "G93"),
+		pick("M5", "M3", "M4"), pick("M9", "M8", "M7", "M7 M8"),
+		pick("T0", "T1", "T7"), pick("F0", "F100", "F1500", "F12.5"), pick("S0", "S1000", "S24000"),
+	}, " ")
+	b, err := ParseBoardState(gc)
+	if err != nil {
+		tb.Fatalf("board state %q: %v", gc, err)
+	}
+	if known && !b.m.inverse {
+		b.known |= kFeed | kSpeed
+	}
+	return &b
 }
 
 func corpusFiles(tb testing.TB) []string {
@@ -173,8 +246,16 @@ func TestWireEquivalenceCorpus(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			n := checkWireEquivalence(t, bytes.NewReader(data), filepath.Base(f))
-			t.Logf("%d accepted lines verified", n)
+			n := checkWireEquivalence(t, bytes.NewReader(data), filepath.Base(f), Options{})
+			// The same program from random valid board states (seeded by
+			// the file name, so a failure reproduces).
+			h := fnv.New64a()
+			h.Write([]byte(f))
+			rng := rand.New(rand.NewPCG(h.Sum64(), 3))
+			for i := 0; i < 4; i++ {
+				checkWireEquivalence(t, bytes.NewReader(data), filepath.Base(f), Options{Board: boardFromSeed(t, rng.Uint64()|1<<63)})
+			}
+			t.Logf("%d accepted lines verified, from the strict start and 4 board states", n)
 		})
 	}
 }
@@ -188,11 +269,12 @@ func FuzzWireEquivalence(f *testing.F) {
 		"G18 G2 X1 Z1 I.5 F100\nG19 G3 Y1 Z0 J-.5 K.5\n",
 		"N1 G0 X1*97\n(c) G0 X2 ; d\n",
 	}
-	for _, s := range seeds {
-		f.Add([]byte(s))
+	for i, s := range seeds {
+		f.Add([]byte(s), uint64(0))
+		f.Add([]byte(s), uint64(i)*0x9e3779b97f4a7c15+1)
 	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		checkWireEquivalence(t, bytes.NewReader(data), "fuzz")
+	f.Fuzz(func(t *testing.T, data []byte, board uint64) {
+		checkWireEquivalence(t, bytes.NewReader(data), "fuzz", Options{Board: boardFromSeed(t, board)})
 	})
 }
 
