@@ -176,12 +176,7 @@ func knowledgeName(bits uint32) string {
 func (b BoardState) String() string {
 	var sb strings.Builder
 	m := b.m
-	switch {
-	case m.motion >= motionProbe && m.motion < motionProbe+4:
-		fmt.Fprintf(&sb, "G38.%d", m.motion-motionProbe+2)
-	default:
-		fmt.Fprintf(&sb, "G%d", m.motion/10)
-	}
+	sb.WriteString(b.MotionWord())
 	fmt.Fprintf(&sb, " G%d G%d", 54+int(m.coord), 17+int(m.plane))
 	sb.WriteString(map[bool]string{true: " G20", false: " G21"}[m.inches])
 	sb.WriteString(map[bool]string{true: " G91", false: " G90"}[m.incr])
@@ -218,4 +213,13 @@ func (b BoardState) apply(st *state) uint32 {
 	st.wcs = st.stored[b.m.coord]
 	st.feed, st.speed, st.tool = b.feed, b.speed, b.tool
 	return b.known
+}
+
+// MotionWord returns the motion mode as its G word: G0, G1, G2, G3,
+// G38.2..G38.5 or G80.
+func (b BoardState) MotionWord() string {
+	if m := b.m.motion; m >= motionProbe && m < motionProbe+4 {
+		return fmt.Sprintf("G38.%d", m-motionProbe+2)
+	}
+	return "G" + strconv.Itoa(int(b.m.motion/10))
 }

@@ -93,7 +93,13 @@ func (s *Service) stream(ctx context.Context, ar *activeRun, job jobs.Job, run j
 		return nil, err
 	}
 	defer f.Close()
-	comp := gcode.NewCompiler(f, job.Name, gopts)
+	if err := s.routerOffAtStart(ctx, conn); err != nil {
+		return nil, err
+	}
+	// The wire form starts from the board's own modal state (board.go).
+	copts := gopts
+	copts.Board = s.boardState(ctx, conn, s.driftEnabled(job))
+	comp := gcode.NewCompiler(f, job.Name, copts)
 	var prog Program = comp
 	if run.FromLine > 1 {
 		prog, err = s.resumeProgram(comp, run.FromLine)
@@ -104,9 +110,6 @@ func (s *Service) stream(ctx context.Context, ar *activeRun, job jobs.Job, run j
 
 	if s.Relay != nil && s.Relay.Mode() == relay.ModeSense && s.spinUp() > 0 {
 		prog = &spinUpDwell{prog: prog, spinUp: s.spinUp()}
-	}
-	if err := s.routerOffAtStart(ctx, conn); err != nil {
-		return nil, err
 	}
 
 	rec := newRecorder(s, run, job, conn)

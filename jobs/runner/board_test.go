@@ -1,0 +1,103 @@
+package runner
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"testing/synctest"
+
+	"github.com/kerf-cnc/kerf/grbl"
+	"github.com/kerf-cnc/kerf/grbl/sim"
+	"github.com/kerf-cnc/kerf/jobs"
+	"github.com/kerf-cnc/kerf/relay"
+)
+
+// squareNoModes never sets G90, G94 or G21 and repeats its axis values, as
+// much CAM output does: only a known distance mode lets the wire form drop
+// the repeats.
+const squareNoModes = "G0 Z0\nG0 X-10 Y-10\nG1 Z-1 F300\nG1 X-20 Y-10 Z-1\nG1 X-20 Y-20 Z-1\nG1 X-10 Y-20 Z-1\nG1 X-10 Y-10 Z-1\nG0 Z0\n"
+
+// boardRun is what one run of a program did to the simulated board.
+type boardRun struct {
+	bytes int64      // bytes the board received during the run
+	end   [3]float64 // machine position at the end
+	gc    string     // $G after the run
+	errs  map[int]int
+}
+
+// runOnBoard runs src on a fresh simulated board; before, when set, runs
+// on the board first (e.g. to inject a fault).
+func runOnBoard(t *testing.T, src string, from int, before func(*fixture)) boardRun {
+	t.Helper()
+	var out boardRun
+	synctest.Test(t, func(t *testing.T) {
+		f := mustService(t, sim.Options{}, relay.ModeNone)
+		job := f.add(t, "square.nc", src)
+		if before != nil {
+			before(f)
+		}
+		start := f.rig.m.Stats().Bytes
+		run := f.runToEnd(t, job, from)
+		if run.State != jobs.StateCompleted {
+			t.Fatalf("run = %+v", run)
+		}
+		st := f.rig.m.Stats()
+		out.bytes, out.end, out.errs = st.Bytes-start, st.Commanded, st.Errors
+		resp, err := f.rig.conn.Command(context.Background(), "$G")
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range resp.Lines {
+			if md, ok := m.(grbl.Modal); ok {
+				out.gc = strings.Join(md.Words, " ")
+			}
+		}
+	})
+	return out
+}
+
+// failGC makes the board answer the run's first line, its `$G`, with an
+// error: the run falls back to the strict wire form.
+func failGC(t *testing.T) func(*fixture) {
+	return func(f *fixture) {
+		if err := f.rig.m.Inject(sim.Fault{Kind: sim.FaultError, Line: 1, Code: 3}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRunStartsFromBoardState: a run reads the board's `$G` and sends
+// fewer bytes for a program that relies on the board's G90/G94/G21, to the
+// same end as the strict wire form, which it falls back to when `$G`
+// cannot be read.
+func TestRunStartsFromBoardState(t *testing.T) {
+	tests := []struct {
+		name string
+		from int
+	}{
+		{"from the start", 0},
+		{"from line 4", 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			board := runOnBoard(t, squareNoModes, tt.from, nil)
+			strict := runOnBoard(t, squareNoModes, tt.from, failGC(t))
+			if strict.errs[3] != 1 {
+				t.Fatalf("strict run: board errors %v, want the one injected error:3 on $G", strict.errs)
+			}
+			if len(board.errs) != 0 {
+				t.Fatalf("board-state run: board errors %v", board.errs)
+			}
+			if board.bytes >= strict.bytes {
+				t.Errorf("board-state run sent %d bytes, strict run %d: want fewer", board.bytes, strict.bytes)
+			}
+			if board.end != strict.end || board.end != [3]float64{-10, -10, 0} {
+				t.Errorf("end position %v (strict %v), want [-10 -10 0] in both", board.end, strict.end)
+			}
+			if board.gc != strict.gc || board.gc == "" {
+				t.Errorf("$G after the run %q, strict %q: want equal", board.gc, strict.gc)
+			}
+			t.Logf("board state: %d bytes, strict: %d bytes", board.bytes, strict.bytes)
+		})
+	}
+}
