@@ -47,7 +47,10 @@
 // numbers in their shortest spelling. The controller's state before a job is
 // unknown (a previous job or a `$N` startup block may have left G20, G91, a
 // feed rate...), so the first G21/G90/G94/F/S/T... of a program is always
-// kept; only repeats go. Axis words go only when the target equals the
+// kept; only repeats go. A sender that knows the board's state gives it in
+// Options.Board (ParseBoardState reads GRBL's `$G` report; ResetState, or
+// AssumeReset, is GRBL's state after a soft reset): the interpreter starts
+// from it and words that repeat it go too. Axis words go only when the target equals the
 // position on an axis whose position is anchored by an earlier absolute move
 // (never after a probe, a work-offset change or a `$` command), or in G91
 // when the increment is zero; a move whose axis words all go keeps the
@@ -60,7 +63,9 @@
 // A wire line is produced from the source line and the interpreter state
 // before it. The Compiler re-reads every wire line it produces and checks that
 // the interpreter state and motion after it equal those after the source line;
-// the tests prove the same property over the whole corpus and under fuzzing.
+// the tests prove the same property over the whole corpus and under fuzzing,
+// from the strict start and from random board states, also reading the wire
+// lines alone, in sequence.
 // Numbers are compared as GRBL computes them (its read_float: at most 8
 // significant digits, float32 scaling), so a trimmed number is only used when
 // GRBL's float32 value is bit-identical ("0.0010" stays ".0010" because

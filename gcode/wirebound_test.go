@@ -89,8 +89,8 @@ func plainMove(info *blockInfo, eff *effect) bool {
 		info.cmdWords&^(1<<grpMotion) == 0 && info.valWords&^(wX|wY|wZ|wF|wS|wT|wN) == 0
 }
 
-// measureWireBound streams a program with AssumeReset (the most a wire form
-// may assume about the controller) and adds up, for every plain move, the
+// measureWireBound streams a program from opts' board state (AssumeReset is
+// the most a wire form may assume about the controller) and adds up, for every plain move, the
 // bytes any wire line GRBL reads identically must have: a terminator; each
 // axis word whose target differs from the position, or whose position is
 // not known (a move with none needs one); F, S and T when their value changes; the motion G when the mode
@@ -98,9 +98,9 @@ func plainMove(info *blockInfo, eff *effect) bool {
 // Other lines count at kerf's own length. It fails the test if kerf's wire
 // line is ever shorter than the bound (the bound would be wrong) and reports
 // the plain moves it sends longer than the bound.
-func measureWireBound(t *testing.T, data []byte, name string) wireBound {
+func measureWireBound(t *testing.T, data []byte, name string, opts Options) wireBound {
 	t.Helper()
-	e := newEngine(bytes.NewReader(data), name, Options{AssumeReset: true}, func(Diagnostic) {})
+	e := newEngine(bytes.NewReader(data), name, opts, func(Diagnostic) {})
 	var b wireBound
 	for {
 		know := e.know // what the wire form may assume before the line
@@ -146,17 +146,17 @@ func measureWireBound(t *testing.T, data []byte, name string) wireBound {
 					b.axes += l
 				}
 			case 'F':
-				if st.feed != pre.feed {
+				if st.feed != pre.feed || know.known&kFeed == 0 {
 					line += l
 					b.feed += l
 				}
 			case 'S':
-				if st.speed != pre.speed {
+				if st.speed != pre.speed || know.known&kSpeed == 0 {
 					line += l
 					b.speedTool += l
 				}
 			case 'T':
-				if st.tool != pre.tool {
+				if st.tool != pre.tool || know.known&kTool == 0 {
 					line += l
 					b.speedTool += l
 				}
@@ -199,10 +199,23 @@ func TestShortestLen(t *testing.T) {
 }
 
 // TestWireFormBound compares kerf's wire form with the least any
-// equivalent wire form can take, per corpus file. Run with -v for the
-// figures quoted in docs/performance.md.
+// equivalent wire form can take, per corpus file, from GRBL's reset state
+// (AssumeReset) and from the board state a run reads with `$G` on a freshly
+// reset board (the same modes; F and S, which `$G` prints rounded, not known
+// exactly). Run with -v for the figures quoted in docs/performance.md.
 func TestWireFormBound(t *testing.T) {
 	pct := func(part, whole int64) float64 { return 100 * (1 - float64(part)/float64(whole)) }
+	board, err := ParseBoardState("G0 G54 G17 G21 G90 G94 M5 M9 T0 F0 S0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	modes := []struct {
+		name string
+		opts Options
+	}{
+		{"reset", Options{AssumeReset: true}},
+		{"board", Options{Board: &board}},
+	}
 	for _, f := range corpusFiles(t) {
 		name := filepath.Base(f)
 		t.Run(name, func(t *testing.T) {
@@ -211,13 +224,15 @@ func TestWireFormBound(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			b := measureWireBound(t, data, name)
-			if b.source == 0 || b.wire == 0 {
-				return
+			for _, m := range modes {
+				b := measureWireBound(t, data, name, m.opts)
+				if b.source == 0 || b.wire == 0 {
+					return
+				}
+				t.Logf("%s: source %d B, wire %d B (%.1f%% saved), bound %d B (at most %.1f%% can be saved); bound on plain moves: %d terminators, %d axis words, %d F, %d S/T, %d motion G; other lines %d B; kerf's plain moves %d B",
+					m.name, b.source, b.wire, pct(b.wire, b.source), b.bound, pct(b.bound, b.source),
+					b.terminators, b.axes, b.feed, b.speedTool, b.motion, b.other, b.plainWire)
 			}
-			t.Logf("source %d B, wire %d B (%.1f%% saved), bound %d B (at most %.1f%% can be saved); bound on plain moves: %d terminators, %d axis words, %d F, %d S/T, %d motion G; other lines %d B; kerf's plain moves %d B",
-				b.source, b.wire, pct(b.wire, b.source), b.bound, pct(b.bound, b.source),
-				b.terminators, b.axes, b.feed, b.speedTool, b.motion, b.other, b.plainWire)
 		})
 	}
 }

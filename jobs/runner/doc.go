@@ -5,6 +5,17 @@
 // progress and telemetry, and turns every way a run can end into a
 // recorded state with the router off.
 //
+// # Wire form from the board's state
+//
+// A run reads the board's `$G` after the preflight, holding the machine,
+// Idle, just before streaming, and compiles the program from that state
+// (gcode.Options.Board): words that repeat the board's modes are not sent
+// (board.go). When `$G` cannot be read, the spindle or coolant is on, or
+// drift checkpoints are on and the motion mode is G2/G3/G38.x (the reference
+// probe leaves G0), the run uses the strict wire form, which assumes nothing
+// about the board, and logs why. Start-from-line runs use the same state for
+// the lines they skip.
+//
 // # Z drift
 //
 // With Service.Drift set (DriftConfig), a run of a job that did not opt
