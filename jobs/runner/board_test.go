@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -98,6 +99,50 @@ func TestRunStartsFromBoardState(t *testing.T) {
 				t.Errorf("$G after the run %q, strict %q: want equal", board.gc, strict.gc)
 			}
 			t.Logf("board state: %d bytes, strict: %d bytes", board.bytes, strict.bytes)
+		})
+	}
+}
+
+// TestReadBoardState: the states a run's wire form may start from, and
+// the ones it must not.
+func TestReadBoardState(t *testing.T) {
+	tests := []struct {
+		name    string
+		setup   []string // lines sent to the board first
+		probing bool
+		want    string // the state's $G words; "" for errBoardState
+	}{
+		{"reset board", nil, false, "G0 G54 G17 G21 G90 G94 M5 M9 T0 F0 S0"},
+		{"modes left by a previous job", []string{"G20 G91 G55 G1 X0 F10"}, false, "G1 G55 G17 G20 G91 G94 M5 M9 T0 F254 S0"},
+		{"spindle on", []string{"M3 S1000"}, false, ""},
+		{"coolant on", []string{"M8"}, false, ""},
+		{"arc mode without probing", []string{"G2 X0 Y0 I-1 J0 F100"}, false, "G2 G54 G17 G21 G90 G94 M5 M9 T0 F100 S0"},
+		{"arc mode with probing", []string{"G2 X0 Y0 I-1 J0 F100"}, true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				r := mustRig(t, sim.Options{})
+				ctx := context.Background()
+				for _, l := range tt.setup {
+					if _, err := r.conn.Command(ctx, l); err != nil {
+						t.Fatalf("%s: %v", l, err)
+					}
+				}
+				b, err := readBoardState(ctx, r.conn, tt.probing)
+				if tt.want == "" {
+					if !errors.Is(err, errBoardState) {
+						t.Fatalf("state %v, err %v: want errBoardState", b, err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := b.String(); got != tt.want {
+					t.Errorf("state %q, want %q", got, tt.want)
+				}
+			})
 		})
 	}
 }
