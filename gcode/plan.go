@@ -254,7 +254,7 @@ func trapezoidMinutes(mm, nominal, a, v0sq, v1sq, v0, v1 float64) float64 {
 	return t
 }
 
-// arcSegments returns GRBL's segment count and the signed angular travel of
+// arcSegments returns GRBL's segment count (at most 65535) and the signed angular travel of
 // an arc from start offset r (start minus centre) to end offset rt.
 func arcSegments(r0, r1, rt0, rt1, radius float64, cw bool, tol float64) (int, float64) {
 	ang := math.Atan2(r0*rt1-r1*rt0, r0*rt0+r1*rt1)
@@ -268,7 +268,9 @@ func arcSegments(r0, r1, rt0, rt1, radius float64, cw bool, tol float64) (int, f
 	d := math.Sqrt(tol * (2*radius - tol))
 	segs := 0
 	if d > 0 {
-		segs = int(math.Floor(math.Abs(0.5*ang*radius) / d))
+		// GRBL keeps the count in a uint16: bounded, so that an absurd
+		// radius (I7777...) cannot make the estimate loop for ever.
+		segs = int(min(math.Floor(math.Abs(0.5*ang*radius)/d), math.MaxUint16))
 	}
 	return segs, ang
 }
