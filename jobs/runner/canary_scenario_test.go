@@ -203,14 +203,16 @@ func (o *oracleDrift) checkpoints(_ context.Context, run jobs.ID) ([]runmetrics.
 	return append([]runmetrics.DriftSample(nil), o.runs[run]...), nil
 }
 
-// scenarioPoll is the status report interval of the scenarios
-// (machine.poll_interval): 10 Hz gives each 2 s window about 20 samples per
-// metric, which the judge's 98 % interval needs when part of a window's
-// samples tie with the baseline (see docs/canary.md).
-const scenarioPoll = 100 * time.Millisecond
-
-// scenarioWindow is the program window length (CanaryOptions.Window).
-var scenarioWindow = envDuration("KERF_CANARY_WINDOW", time.Second)
+// The scenarios judge at the daemon's defaults (cmd/config.go):
+// machine.poll_interval 200ms, canary.interval 10s, canary.window 3s,
+// canary.min_samples 5 (CanaryOptions' zero values). KERF_CANARY_POLL,
+// KERF_CANARY_INTERVAL and KERF_CANARY_WINDOW override them to explore
+// other settings.
+var (
+	scenarioPoll     = envDuration("KERF_CANARY_POLL", 200*time.Millisecond)
+	scenarioInterval = envDuration("KERF_CANARY_INTERVAL", 10*time.Second)
+	scenarioWindow   = envDuration("KERF_CANARY_WINDOW", 3*time.Second)
+)
 
 func envDuration(name string, def time.Duration) time.Duration {
 	if d, err := time.ParseDuration(os.Getenv(name)); err == nil {
@@ -286,7 +288,7 @@ func scenario(t *testing.T, seed uint64, fault *scenarioFault) scenarioResult {
 		verdicts := 0
 		svc := &Service{Store: store, Link: link, Relay: rl, SpinUp: 2 * time.Second, SafeZ: -1, Machine: "sim",
 			Logger: slog.New(slog.DiscardHandler),
-			Canary: CanaryOptions{Interval: time.Second, Window: scenarioWindow, Drift: drift.checkpoints},
+			Canary: CanaryOptions{Interval: scenarioInterval, Window: scenarioWindow, Drift: drift.checkpoints},
 			Publish: func(topic string, data any) {
 				if os.Getenv("KERF_CANARY_DEBUG") != "" && (topic == "run.verdict" || topic == "run.warning") {
 					ev := data.(VerdictEvent)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -180,6 +181,14 @@ type liveJudge struct {
 	judged  map[[2]int]bool
 	failed  *verdict // the verdict the run was aborted for
 
+	// The recorder's side of the window watch (guarded by mu): the span
+	// the latest sample is in, when it was entered, and whether it was
+	// already signalled overdue.
+	cur       int
+	curAt     time.Duration
+	curLate   bool
+	windowEnd chan struct{} // buffered (1): a window completed or became overdue
+
 	stop     chan struct{}
 	stopOnce sync.Once
 	wg       sync.WaitGroup
@@ -243,7 +252,7 @@ func (s *Service) prepareJudge(ctx context.Context, conn *grbl.Conn, job jobs.Jo
 		cfg = cfg.Without(runmetrics.ZDrift)
 	}
 	return &liveJudge{s: s, conn: conn, run: run, opts: s.Canary, x: x, cfg: cfg, th: th, base: base, baseDrft: baseDrift, baseline: b.RunID,
-		judged: map[[2]int]bool{}, stop: make(chan struct{})}, nil
+		judged: map[[2]int]bool{}, stop: make(chan struct{}), cur: -1, windowEnd: make(chan struct{}, 1)}, nil
 }
 
 // baselineWindows reads the baseline run's telemetry and cuts the program
@@ -283,14 +292,58 @@ func (s *Service) baselineWindows(ctx context.Context, job jobs.Job, baseID jobs
 	return x, runmetrics.Plain(x.Windows(samples, drift, true)), drift, nil
 }
 
-// add receives each telemetry sample of the run (the recorder's tap).
+// add receives each telemetry sample of the run (the recorder's tap). It
+// never blocks on the judge: when the sample shows that a program window
+// has completed (the run got past its last line) or become overdue, it
+// signals the judging loop through a buffered channel of one, so a burst
+// of completions is coalesced into one judge pass.
 func (lj *liveJudge) add(smp jobs.Sample) {
 	if lj == nil {
 		return
 	}
 	lj.mu.Lock()
 	lj.samples = append(lj.samples, smp)
+	due := lj.watch(smp)
 	lj.mu.Unlock()
+	if due {
+		select {
+		case lj.windowEnd <- struct{}{}:
+		default: // a pass is already pending; it will see this sample
+		}
+	}
+}
+
+// watch follows the span the run is in (mu held) and reports whether a
+// window just completed or just became overdue, the two moments the
+// extractor's Windows first returns it.
+func (lj *liveJudge) watch(smp jobs.Sample) bool {
+	spans := lj.x.Spans
+	line := int(smp.SourceLine)
+	i := sort.Search(len(spans), func(i int) bool { return spans[i].End > line })
+	if i == len(spans) || line < spans[i].Start {
+		i = -1
+	}
+	switch {
+	case i == lj.cur:
+		if i < 0 || lj.curLate || spans[i].Baseline <= 0 {
+			return false
+		}
+		if float64(smp.T-lj.curAt) >= lj.x.OverdueFactor()*float64(spans[i].Baseline) {
+			lj.curLate = true
+			return true
+		}
+		return false
+	case i < 0:
+		// Past the last window (or before the first): the window it was
+		// in, if any, is complete.
+		left := lj.cur >= 0
+		lj.cur = -1
+		return left
+	default:
+		left := lj.cur >= 0 && i > lj.cur
+		lj.cur, lj.curAt, lj.curLate = i, smp.T, false
+		return left
+	}
 }
 
 func (lj *liveJudge) loop(ctx context.Context) {
@@ -302,8 +355,12 @@ func (lj *liveJudge) loop(ctx context.Context) {
 			return
 		case <-lj.stop:
 			return
+		case <-lj.windowEnd:
+			if lj.pass(ctx, false) {
+				return
+			}
 		case <-t.C:
-			if lj.tick(ctx) {
+			if lj.pass(ctx, true) {
 				return
 			}
 		}
@@ -317,9 +374,12 @@ type verdict struct {
 	muted  []string // timing metrics left out for overrides ≠ 100 %
 }
 
-// tick judges once; true when it aborted the run.
-func (lj *liveJudge) tick(ctx context.Context) bool {
-	vs, line, err := lj.judge(ctx, false)
+// pass judges once; true when it aborted the run. A pass on a window
+// signal judges the windows that completed or became overdue since the
+// last pass; an interval tick (soFar) also judges the run so far and
+// publishes its verdict.
+func (lj *liveJudge) pass(ctx context.Context, soFar bool) bool {
+	vs, line, err := lj.judge(ctx, false, soFar)
 	if err != nil {
 		lj.s.log().Error("canary judgement failed", "run", lj.run.ID, "err", err)
 		return false
@@ -343,8 +403,10 @@ func (lj *liveJudge) tick(ctx context.Context) bool {
 }
 
 // judge judges every window that completed (or is overdue) since the last
-// call on its own, then the run so far; the run-so-far verdict is last.
-func (lj *liveJudge) judge(ctx context.Context, ended bool) ([]verdict, int, error) {
+// call on its own, then, when soFar, the run so far; the run-so-far
+// verdict is last. A complete window is judged once; an overdue one again
+// on each call until it completes.
+func (lj *liveJudge) judge(ctx context.Context, ended, soFar bool) ([]verdict, int, error) {
 	lj.mu.Lock()
 	samples := lj.samples[:len(lj.samples):len(lj.samples)]
 	lj.mu.Unlock()
@@ -376,6 +438,9 @@ func (lj *liveJudge) judge(ctx context.Context, ended bool) ([]verdict, int, err
 		if ok {
 			out = append(out, verdict{window: &key, res: res, muted: w.Muted})
 		}
+	}
+	if !soFar {
+		return out, line, nil
 	}
 	res, ok, err := judgeWindows(lj.cfg, lj.th, windowMeans(lj.base), windowMeans(runmetrics.Plain(ws)), cumulativeMinSamples, recentDrift(lj.baseDrft, drift))
 	if err != nil {
@@ -569,7 +634,7 @@ func (lj *liveJudge) finish(ctx context.Context, ended bool) {
 		return
 	}
 	lj.halt()
-	vs, line, err := lj.judge(ctx, ended)
+	vs, line, err := lj.judge(ctx, ended, true)
 	if err != nil {
 		lj.s.log().Error("final canary judgement failed", "run", lj.run.ID, "err", err)
 		return
