@@ -94,8 +94,12 @@ type CanaryAbortError struct {
 	Line int
 	// Baseline is the run judged against.
 	Baseline jobs.ID
-	// Window is the program window that failed ([0, 0) for the run so far).
+	// Window is the program window that failed ([0, 0) for the run so far
+	// or the drift checkpoints).
 	Window [2]int
+	// Drift: the verdict judged the latest drift checkpoints alone, on
+	// the arrival of a new one.
+	Drift bool
 	// Score is the failing score.
 	Score float64
 	// Metrics names the metrics that did not pass, with their label.
@@ -106,7 +110,10 @@ type CanaryAbortError struct {
 
 func (e *CanaryAbortError) Error() string {
 	where := "run so far"
-	if e.Window != [2]int{} {
+	switch {
+	case e.Drift:
+		where = "latest drift checkpoints"
+	case e.Window != [2]int{}:
 		where = fmt.Sprintf("lines %d-%d", e.Window[0], e.Window[1]-1)
 	}
 	msg := fmt.Sprintf("canary verdict Fail at line %d (%s, score %.2f, against baseline run %s): %s", e.Line, where, e.Score, e.Baseline, strings.Join(e.Metrics, ", "))
@@ -180,6 +187,9 @@ type liveJudge struct {
 	samples []jobs.Sample
 	judged  map[[2]int]bool
 	failed  *verdict // the verdict the run was aborted for
+	// driftSeen is how many drift checkpoints the last pass saw (loop
+	// goroutine only): a new one is judged at the next pass.
+	driftSeen int
 
 	// The recorder's side of the window watch (guarded by mu): the span
 	// the latest sample is in, when it was entered, and whether it was
@@ -370,7 +380,10 @@ func (lj *liveJudge) loop(ctx context.Context) {
 // verdict is one judgement of a window or of the run so far.
 type verdict struct {
 	window *[2]int
-	res    canary.Result
+	// drift: the latest drift checkpoints judged alone (on a window
+	// signal), not the run so far.
+	drift bool
+	res   canary.Result
 	muted  []string // timing metrics left out for overrides ≠ 100 %
 }
 
@@ -392,7 +405,7 @@ func (lj *liveJudge) pass(ctx context.Context, soFar bool) bool {
 		}
 	}
 	for _, v := range vs {
-		if v.window == nil {
+		if v.window == nil && !v.drift {
 			lj.publish("run.verdict", line, v)
 		}
 		if v.res.Classification == canary.SummaryMarginal {
@@ -440,8 +453,23 @@ func (lj *liveJudge) judge(ctx context.Context, ended, soFar bool) ([]verdict, i
 		}
 	}
 	if !soFar {
+		if len(drift) > lj.driftSeen {
+			// A new drift checkpoint: judge the latest ones against the
+			// baseline's now rather than at the next interval tick.
+			lj.driftSeen = len(drift)
+			if rd := recentDrift(lj.baseDrft, drift); rd != nil {
+				res, ok, err := judgeWindows(onlyMetric(lj.cfg, runmetrics.ZDrift), lj.th, nil, nil, recentDriftN, rd)
+				if err != nil {
+					return nil, line, err
+				}
+				if ok && res.Classification != canary.SummaryPass {
+					out = append(out, verdict{res: res, drift: true})
+				}
+			}
+		}
 		return out, line, nil
 	}
+	lj.driftSeen = len(drift)
 	res, ok, err := judgeWindows(lj.cfg, lj.th, windowMeans(lj.base), windowMeans(runmetrics.Plain(ws)), cumulativeMinSamples, recentDrift(lj.baseDrft, drift))
 	if err != nil {
 		return nil, line, err
@@ -450,6 +478,18 @@ func (lj *liveJudge) judge(ctx context.Context, ended, soFar bool) ([]verdict, i
 		out = append(out, verdict{res: res, muted: mutedIn(ws)})
 	}
 	return out, line, nil
+}
+
+// onlyMetric returns cfg with the named metric alone (no metric when cfg
+// has not got it).
+func onlyMetric(cfg canary.Config, name string) canary.Config {
+	var others []string
+	for _, m := range cfg.Metrics {
+		if m.Name != name {
+			others = append(others, m.Name)
+		}
+	}
+	return cfg.Without(others...)
 }
 
 // recentDriftN is how many of the run's latest drift checkpoints the
@@ -595,7 +635,7 @@ func count(xs []float64) int {
 func (lj *liveJudge) abort(line int, v verdict) {
 	_ = lj.conn.FeedHold()
 	lj.s.relayOff("canary verdict Fail")
-	cause := &CanaryAbortError{Line: line, Baseline: lj.baseline, Score: v.res.Score, Reason: v.res.Reason}
+	cause := &CanaryAbortError{Line: line, Baseline: lj.baseline, Score: v.res.Score, Reason: v.res.Reason, Drift: v.drift}
 	if v.window != nil {
 		cause.Window = *v.window
 	}
@@ -641,7 +681,7 @@ func (lj *liveJudge) finish(ctx context.Context, ended bool) {
 	}
 	var final *verdict
 	for i := range vs {
-		if vs[i].window == nil {
+		if vs[i].window == nil && !vs[i].drift {
 			final = &vs[i]
 		}
 	}
