@@ -384,7 +384,7 @@ type verdict struct {
 	// signal), not the run so far.
 	drift bool
 	res   canary.Result
-	muted  []string // timing metrics left out for overrides ≠ 100 %
+	muted []string // timing metrics left out for overrides ≠ 100 %
 }
 
 // pass judges once; true when it aborted the run. A pass on a window
@@ -462,7 +462,11 @@ func (lj *liveJudge) judge(ctx context.Context, ended, soFar bool) ([]verdict, i
 				if err != nil {
 					return nil, line, err
 				}
-				if ok && res.Classification != canary.SummaryPass {
+				// Judged alone, any High would score 0; only a critical
+				// one fails the run whatever the other groups say. A
+				// milder shift weighs in at the next tick's run-so-far
+				// judgement, with the z group's weight.
+				if ok && criticalFail(res) {
 					out = append(out, verdict{res: res, drift: true})
 				}
 			}
@@ -478,6 +482,20 @@ func (lj *liveJudge) judge(ctx context.Context, ended, soFar bool) ([]verdict, i
 		out = append(out, verdict{res: res, muted: mutedIn(ws)})
 	}
 	return out, line, nil
+}
+
+// criticalFail reports whether a metric of res failed critically (the run
+// fails whatever its score).
+func criticalFail(res canary.Result) bool {
+	if res.Classification != canary.SummaryFail {
+		return false
+	}
+	for _, m := range res.NotPassed() {
+		if m.Critical {
+			return true
+		}
+	}
+	return false
 }
 
 // onlyMetric returns cfg with the named metric alone (no metric when cfg
