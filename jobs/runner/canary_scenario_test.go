@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -243,6 +245,8 @@ type scenarioFault struct {
 	// the daemon's defaults ("" when it is); the sweep then asserts that
 	// it is stopped at all, and prints the latencies.
 	late string
+	// interval overrides the judging interval (0: scenarioInterval).
+	interval time.Duration
 	// probe: Z drift is measured by the runner's own probe checkpoints
 	// (DriftConfig: a reference touch before the run, one at every safe
 	// point) on a simulated plate, and the run may also be stopped by the
@@ -327,7 +331,7 @@ func scenario(t *testing.T, seed uint64, fault *scenarioFault) scenarioResult {
 		verdicts := 0
 		svc := &Service{Store: store, Link: link, Relay: rl, SpinUp: 2 * time.Second, SafeZ: -1, Machine: "sim",
 			Logger: slog.New(slog.DiscardHandler),
-			Canary: CanaryOptions{Interval: scenarioInterval, Window: scenarioWindow, Drift: drift.checkpoints},
+			Canary: CanaryOptions{Interval: cmp.Or(faultInterval(fault), scenarioInterval), Window: scenarioWindow, Drift: drift.checkpoints},
 			Publish: func(topic string, data any) {
 				if os.Getenv("KERF_CANARY_DEBUG") != "" && (topic == "run.verdict" || topic == "run.warning") {
 					ev := data.(VerdictEvent)
@@ -544,6 +548,31 @@ func dumpWindow(t *testing.T, svc *Service, job jobs.Job, baseID jobs.ID, run jo
 	}
 	if err := os.WriteFile(filepath.Join(dir, name+".json"), data, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+func faultInterval(f *scenarioFault) time.Duration {
+	if f == nil {
+		return 0
+	}
+	return f.interval
+}
+
+// TestCanaryWindowWithoutTick: a window is judged when it completes, not
+// at the interval tick: with an hour between ticks the 30 % feed stall is
+// still stopped, by a window's own verdict, within 10 s of its onset.
+func TestCanaryWindowWithoutTick(t *testing.T) {
+	f := scenarioFaults[slices.IndexFunc(scenarioFaults, func(f scenarioFault) bool { return f.name == "feed-stall-30%" })]
+	f.interval = time.Hour
+	res := scenario(t, 7, &f)
+	if res.run.State != jobs.StateAborted || !strings.Contains(res.run.Reason, "canary verdict Fail") || !strings.Contains(res.run.Reason, "(lines ") {
+		t.Fatalf("run %s: %q, want aborted by a window's Fail verdict", res.run.State, res.run.Reason)
+	}
+	if d := res.ended - res.onset; d < 0 || d > 10*time.Second {
+		t.Fatalf("stopped %v after the onset, want within 10 s", d)
+	}
+	if res.verdicts != 2 { // the failing window's, and the final one
+		t.Errorf("%d run.verdict events, want 2 (no tick came)", res.verdicts)
 	}
 }
 
