@@ -280,7 +280,7 @@ var configKeys = []configKey{
 
 	{"canary.enabled", true, "Live canary judging: a run whose job has a baseline is judged against it while it runs; Fail aborts it (docs/canary.md).",
 		func(c *Config, v any) error { return asBool(v, &c.CanaryEnabled) }},
-	{"canary.interval", "10s", "How often the run so far, and each window completed since, is judged (1s…10m); a verdict comes at most this long after the data that decides it.",
+	{"canary.interval", "10s", "How often the run so far is judged and its verdict published (1s…10m); each program window is judged as soon as it completes, whatever this interval.",
 		func(c *Config, v any) error { return asDuration(v, &c.CanaryInterval) }},
 	{"canary.window", "3s", "Target length of a program window in the baseline's time (1s…1m): the program is cut at source lines into windows judged on their own.",
 		func(c *Config, v any) error { return asDuration(v, &c.CanaryWindow) }},

@@ -64,7 +64,7 @@ func TestMachineCommands(t *testing.T) {
 		{[]string{"machine", "jog", "--cancel"}, 0, "", "", []string{"jog cancel"}},
 		{[]string{"machine", "jog", "--x", "600", "--feed", "100"}, 1, "", "kerf: machine jog: error:15 (Travel exceeded)", nil},
 		{[]string{"machine", "jog", "--feed", "100"}, 1, "", "at least one axis is required", nil},
-		{[]string{"machine", "jog", "--x", "1"}, 1, "", "--feed: 0 must be above 0", nil},
+		{[]string{"machine", "jog", "--x", "1"}, 1, "", "--feed: 0 must be at least 0.001", nil},
 		{[]string{"machine", "jog", "--cancel", "--x", "1"}, 1, "", "--cancel takes no other flags", nil},
 		{[]string{"machine", "settings"}, 0, "$0=10          Step pulse time\n$110=1000.000  X max rate\n", "", nil},
 		{[]string{"machine", "settings", "$110=2000", "111=1500.5"}, 0, "", "$110=2000\n$111=1500.5\n", []string{"$110=2000", "$111=1500.5"}},

@@ -38,6 +38,10 @@
 // Service starts one goroutine per active run (started by StartJob,
 // awaited by Close and Wait); a Stream owns the acknowledgement goroutine
 // it starts in Run and waits for it before returning. The drift
-// checkpointer is used only by its run's goroutine. Service methods are
-// safe for concurrent use.
+// checkpointer is used only by its run's goroutine. A run with a canary
+// baseline also has a judging goroutine (started by the run's stream,
+// halted and waited for on every path out of it); the recorder hands it
+// each telemetry sample under a mutex and signals a finished program
+// window through a one-slot buffered channel, never blocking. Service
+// methods are safe for concurrent use.
 package runner

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -93,8 +94,12 @@ type CanaryAbortError struct {
 	Line int
 	// Baseline is the run judged against.
 	Baseline jobs.ID
-	// Window is the program window that failed ([0, 0) for the run so far).
+	// Window is the program window that failed ([0, 0) for the run so far
+	// or the drift checkpoints).
 	Window [2]int
+	// Drift: the verdict judged the latest drift checkpoints alone, on
+	// the arrival of a new one.
+	Drift bool
 	// Score is the failing score.
 	Score float64
 	// Metrics names the metrics that did not pass, with their label.
@@ -105,7 +110,10 @@ type CanaryAbortError struct {
 
 func (e *CanaryAbortError) Error() string {
 	where := "run so far"
-	if e.Window != [2]int{} {
+	switch {
+	case e.Drift:
+		where = "latest drift checkpoints"
+	case e.Window != [2]int{}:
 		where = fmt.Sprintf("lines %d-%d", e.Window[0], e.Window[1]-1)
 	}
 	msg := fmt.Sprintf("canary verdict Fail at line %d (%s, score %.2f, against baseline run %s): %s", e.Line, where, e.Score, e.Baseline, strings.Join(e.Metrics, ", "))
@@ -179,6 +187,17 @@ type liveJudge struct {
 	samples []jobs.Sample
 	judged  map[[2]int]bool
 	failed  *verdict // the verdict the run was aborted for
+	// driftSeen is how many drift checkpoints the last pass saw (loop
+	// goroutine only): a new one is judged at the next pass.
+	driftSeen int
+
+	// The recorder's side of the window watch (guarded by mu): the span
+	// the latest sample is in, when it was entered, and whether it was
+	// already signalled overdue.
+	cur       int
+	curAt     time.Duration
+	curLate   bool
+	windowEnd chan struct{} // buffered (1): a window completed or became overdue
 
 	stop     chan struct{}
 	stopOnce sync.Once
@@ -243,7 +262,7 @@ func (s *Service) prepareJudge(ctx context.Context, conn *grbl.Conn, job jobs.Jo
 		cfg = cfg.Without(runmetrics.ZDrift)
 	}
 	return &liveJudge{s: s, conn: conn, run: run, opts: s.Canary, x: x, cfg: cfg, th: th, base: base, baseDrft: baseDrift, baseline: b.RunID,
-		judged: map[[2]int]bool{}, stop: make(chan struct{})}, nil
+		judged: map[[2]int]bool{}, stop: make(chan struct{}), cur: -1, windowEnd: make(chan struct{}, 1)}, nil
 }
 
 // baselineWindows reads the baseline run's telemetry and cuts the program
@@ -283,14 +302,58 @@ func (s *Service) baselineWindows(ctx context.Context, job jobs.Job, baseID jobs
 	return x, runmetrics.Plain(x.Windows(samples, drift, true)), drift, nil
 }
 
-// add receives each telemetry sample of the run (the recorder's tap).
+// add receives each telemetry sample of the run (the recorder's tap). It
+// never blocks on the judge: when the sample shows that a program window
+// has completed (the run got past its last line) or become overdue, it
+// signals the judging loop through a buffered channel of one, so a burst
+// of completions is coalesced into one judge pass.
 func (lj *liveJudge) add(smp jobs.Sample) {
 	if lj == nil {
 		return
 	}
 	lj.mu.Lock()
 	lj.samples = append(lj.samples, smp)
+	due := lj.watch(smp)
 	lj.mu.Unlock()
+	if due {
+		select {
+		case lj.windowEnd <- struct{}{}:
+		default: // a pass is already pending; it will see this sample
+		}
+	}
+}
+
+// watch follows the span the run is in (mu held) and reports whether a
+// window just completed or just became overdue, the two moments the
+// extractor's Windows first returns it.
+func (lj *liveJudge) watch(smp jobs.Sample) bool {
+	spans := lj.x.Spans
+	line := int(smp.SourceLine)
+	i := sort.Search(len(spans), func(i int) bool { return spans[i].End > line })
+	if i == len(spans) || line < spans[i].Start {
+		i = -1
+	}
+	switch {
+	case i == lj.cur:
+		if i < 0 || lj.curLate || spans[i].Baseline <= 0 {
+			return false
+		}
+		if float64(smp.T-lj.curAt) >= lj.x.OverdueFactor()*float64(spans[i].Baseline) {
+			lj.curLate = true
+			return true
+		}
+		return false
+	case i < 0:
+		// Past the last window (or before the first): the window it was
+		// in, if any, is complete.
+		left := lj.cur >= 0
+		lj.cur = -1
+		return left
+	default:
+		left := lj.cur >= 0 && i > lj.cur
+		lj.cur, lj.curAt, lj.curLate = i, smp.T, false
+		return left
+	}
 }
 
 func (lj *liveJudge) loop(ctx context.Context) {
@@ -302,8 +365,12 @@ func (lj *liveJudge) loop(ctx context.Context) {
 			return
 		case <-lj.stop:
 			return
+		case <-lj.windowEnd:
+			if lj.pass(ctx, false) {
+				return
+			}
 		case <-t.C:
-			if lj.tick(ctx) {
+			if lj.pass(ctx, true) {
 				return
 			}
 		}
@@ -313,13 +380,19 @@ func (lj *liveJudge) loop(ctx context.Context) {
 // verdict is one judgement of a window or of the run so far.
 type verdict struct {
 	window *[2]int
-	res    canary.Result
-	muted  []string // timing metrics left out for overrides ≠ 100 %
+	// drift: the latest drift checkpoints judged alone (on a window
+	// signal), not the run so far.
+	drift bool
+	res   canary.Result
+	muted []string // timing metrics left out for overrides ≠ 100 %
 }
 
-// tick judges once; true when it aborted the run.
-func (lj *liveJudge) tick(ctx context.Context) bool {
-	vs, line, err := lj.judge(ctx, false)
+// pass judges once; true when it aborted the run. A pass on a window
+// signal judges the windows that completed or became overdue since the
+// last pass; an interval tick (soFar) also judges the run so far and
+// publishes its verdict.
+func (lj *liveJudge) pass(ctx context.Context, soFar bool) bool {
+	vs, line, err := lj.judge(ctx, false, soFar)
 	if err != nil {
 		lj.s.log().Error("canary judgement failed", "run", lj.run.ID, "err", err)
 		return false
@@ -332,7 +405,7 @@ func (lj *liveJudge) tick(ctx context.Context) bool {
 		}
 	}
 	for _, v := range vs {
-		if v.window == nil {
+		if v.window == nil && !v.drift {
 			lj.publish("run.verdict", line, v)
 		}
 		if v.res.Classification == canary.SummaryMarginal {
@@ -343,8 +416,10 @@ func (lj *liveJudge) tick(ctx context.Context) bool {
 }
 
 // judge judges every window that completed (or is overdue) since the last
-// call on its own, then the run so far; the run-so-far verdict is last.
-func (lj *liveJudge) judge(ctx context.Context, ended bool) ([]verdict, int, error) {
+// call on its own, then, when soFar, the run so far; the run-so-far
+// verdict is last. A complete window is judged once; an overdue one again
+// on each call until it completes.
+func (lj *liveJudge) judge(ctx context.Context, ended, soFar bool) ([]verdict, int, error) {
 	lj.mu.Lock()
 	samples := lj.samples[:len(lj.samples):len(lj.samples)]
 	lj.mu.Unlock()
@@ -377,6 +452,28 @@ func (lj *liveJudge) judge(ctx context.Context, ended bool) ([]verdict, int, err
 			out = append(out, verdict{window: &key, res: res, muted: w.Muted})
 		}
 	}
+	if !soFar {
+		if len(drift) > lj.driftSeen {
+			// A new drift checkpoint: judge the latest ones against the
+			// baseline's now rather than at the next interval tick.
+			lj.driftSeen = len(drift)
+			if rd := recentDrift(lj.baseDrft, drift); rd != nil {
+				res, ok, err := judgeWindows(onlyMetric(lj.cfg, runmetrics.ZDrift), lj.th, nil, nil, recentDriftN, rd)
+				if err != nil {
+					return nil, line, err
+				}
+				// Judged alone, any High would score 0; only a critical
+				// one fails the run whatever the other groups say. A
+				// milder shift weighs in at the next tick's run-so-far
+				// judgement, with the z group's weight.
+				if ok && criticalFail(res) {
+					out = append(out, verdict{res: res, drift: true})
+				}
+			}
+		}
+		return out, line, nil
+	}
+	lj.driftSeen = len(drift)
 	res, ok, err := judgeWindows(lj.cfg, lj.th, windowMeans(lj.base), windowMeans(runmetrics.Plain(ws)), cumulativeMinSamples, recentDrift(lj.baseDrft, drift))
 	if err != nil {
 		return nil, line, err
@@ -385,6 +482,32 @@ func (lj *liveJudge) judge(ctx context.Context, ended bool) ([]verdict, int, err
 		out = append(out, verdict{res: res, muted: mutedIn(ws)})
 	}
 	return out, line, nil
+}
+
+// criticalFail reports whether a metric of res failed critically (the run
+// fails whatever its score).
+func criticalFail(res canary.Result) bool {
+	if res.Classification != canary.SummaryFail {
+		return false
+	}
+	for _, m := range res.NotPassed() {
+		if m.Critical {
+			return true
+		}
+	}
+	return false
+}
+
+// onlyMetric returns cfg with the named metric alone (no metric when cfg
+// has not got it).
+func onlyMetric(cfg canary.Config, name string) canary.Config {
+	var others []string
+	for _, m := range cfg.Metrics {
+		if m.Name != name {
+			others = append(others, m.Name)
+		}
+	}
+	return cfg.Without(others...)
 }
 
 // recentDriftN is how many of the run's latest drift checkpoints the
@@ -530,7 +653,7 @@ func count(xs []float64) int {
 func (lj *liveJudge) abort(line int, v verdict) {
 	_ = lj.conn.FeedHold()
 	lj.s.relayOff("canary verdict Fail")
-	cause := &CanaryAbortError{Line: line, Baseline: lj.baseline, Score: v.res.Score, Reason: v.res.Reason}
+	cause := &CanaryAbortError{Line: line, Baseline: lj.baseline, Score: v.res.Score, Reason: v.res.Reason, Drift: v.drift}
 	if v.window != nil {
 		cause.Window = *v.window
 	}
@@ -569,14 +692,14 @@ func (lj *liveJudge) finish(ctx context.Context, ended bool) {
 		return
 	}
 	lj.halt()
-	vs, line, err := lj.judge(ctx, ended)
+	vs, line, err := lj.judge(ctx, ended, true)
 	if err != nil {
 		lj.s.log().Error("final canary judgement failed", "run", lj.run.ID, "err", err)
 		return
 	}
 	var final *verdict
 	for i := range vs {
-		if vs[i].window == nil {
+		if vs[i].window == nil && !vs[i].drift {
 			final = &vs[i]
 		}
 	}

@@ -218,3 +218,42 @@ func TestDriftSamples(t *testing.T) {
 		t.Errorf("drift samples %+v, want %+v (no references, no failed touches)", got, want)
 	}
 }
+
+func TestLiveJudgeWatch(t *testing.T) {
+	spans := []runmetrics.Span{{Start: 0, End: 10, Baseline: time.Second}, {Start: 10, End: 20, Baseline: time.Second}, {Start: 20, End: 30, Baseline: 2 * time.Second}}
+	type smp struct {
+		line int
+		t    time.Duration
+	}
+	for _, tc := range []struct {
+		name    string
+		samples []smp
+		want    []bool // a signal after each sample
+	}{
+		{"inside one window", []smp{{1, 0}, {5, 200 * time.Millisecond}, {9, 400 * time.Millisecond}}, []bool{false, false, false}},
+		{"each window completes once", []smp{{1, 0}, {10, time.Second}, {12, 1200 * time.Millisecond}, {25, 2 * time.Second}, {29, 3 * time.Second}},
+			[]bool{false, true, false, true, false}},
+		{"skipping a window completes it", []smp{{1, 0}, {21, 500 * time.Millisecond}}, []bool{false, true}},
+		{"past the last window", []smp{{25, 0}, {31, time.Second}, {32, 2 * time.Second}}, []bool{false, true, false}},
+		{"overdue once at 1.5× the baseline", []smp{{1, 0}, {2, 1400 * time.Millisecond}, {3, 1500 * time.Millisecond}, {4, 3 * time.Second}, {10, 4 * time.Second}},
+			[]bool{false, false, true, false, true}},
+		{"overdue counts from entering", []smp{{1, 0}, {10, time.Second}, {11, 2400 * time.Millisecond}, {12, 2500 * time.Millisecond}},
+			[]bool{false, true, false, true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			lj := &liveJudge{x: &runmetrics.Extractor{Spans: spans}, cur: -1, windowEnd: make(chan struct{}, 1)}
+			for i, s := range tc.samples {
+				lj.add(jobs.Sample{SourceLine: int32(s.line), T: s.t})
+				var got bool
+				select {
+				case <-lj.windowEnd:
+					got = true
+				default:
+				}
+				if got != tc.want[i] {
+					t.Errorf("after sample %d (line %d at %v): signalled %v, want %v", i, s.line, s.t, got, tc.want[i])
+				}
+			}
+		})
+	}
+}

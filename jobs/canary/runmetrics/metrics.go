@@ -142,6 +142,14 @@ type Window struct {
 	Muted []string
 }
 
+// OverdueFactor returns Overdue, or its default 1.5 when unset.
+func (x *Extractor) OverdueFactor() float64 {
+	if x.Overdue > 0 {
+		return x.Overdue
+	}
+	return 1.5
+}
+
 // Windows returns the windows of run samples (ordered by time) that are
 // complete or overdue, with their metric samples. ended says the run has
 // finished, which completes the window it ended in. Windows the run never
@@ -154,10 +162,7 @@ func (x *Extractor) Windows(samples []jobs.Sample, drift []DriftSample, ended bo
 	if blocks <= 0 {
 		blocks = 15
 	}
-	overdue := x.Overdue
-	if overdue <= 0 {
-		overdue = 1.5
-	}
+	overdue := x.OverdueFactor()
 	type acc struct {
 		w                       Window
 		entered, left           bool
