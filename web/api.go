@@ -181,6 +181,19 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // maxJSONBody bounds a JSON request body.
 const maxJSONBody = 64 << 10
 
+// validated is a request body that checks its own fields, naming the
+// field in its error.
+type validated interface{ Validate() error }
+
+// decodeValid decodes a required JSON body into a T and validates it.
+func decodeValid[T validated](w http.ResponseWriter, r *http.Request) (T, error) {
+	var req T
+	if err := decodeJSON(w, r, &req, false); err != nil {
+		return req, err
+	}
+	return req, req.Validate()
+}
+
 // decodeJSON decodes the request body into v. An empty body leaves v as it
 // is when allowEmpty. Errors wrap ErrBadRequest and name the field.
 func decodeJSON(w http.ResponseWriter, r *http.Request, v any, allowEmpty bool) error {
@@ -438,11 +451,8 @@ func (s *Server) jog(w http.ResponseWriter, r *http.Request) error {
 	if s.Machine == nil {
 		return errNoService("machine")
 	}
-	var req JogRequest
-	if err := decodeJSON(w, r, &req, false); err != nil {
-		return err
-	}
-	if err := req.Validate(); err != nil {
+	req, err := decodeValid[JogRequest](w, r)
+	if err != nil {
 		return err
 	}
 	if err := s.Machine.Jog(r.Context(), req); err != nil {
@@ -456,11 +466,8 @@ func (s *Server) override(w http.ResponseWriter, r *http.Request) error {
 	if s.Machine == nil {
 		return errNoService("machine")
 	}
-	var req OverrideRequest
-	if err := decodeJSON(w, r, &req, false); err != nil {
-		return err
-	}
-	if err := req.Validate(); err != nil {
+	req, err := decodeValid[OverrideRequest](w, r)
+	if err != nil {
 		return err
 	}
 	if err := s.Machine.Override(r.Context(), req); err != nil {
@@ -490,11 +497,8 @@ func (s *Server) setSetting(w http.ResponseWriter, r *http.Request) error {
 	if s.Machine == nil {
 		return errNoService("machine")
 	}
-	var req SettingUpdate
-	if err := decodeJSON(w, r, &req, false); err != nil {
-		return err
-	}
-	if err := req.Validate(); err != nil {
+	req, err := decodeValid[SettingUpdate](w, r)
+	if err != nil {
 		return err
 	}
 	if err := s.Machine.SetSetting(r.Context(), req.Number, strings.TrimSpace(req.Value)); err != nil {

@@ -115,11 +115,8 @@ func (s *Server) zeroOffsets(w http.ResponseWriter, r *http.Request) error {
 	if s.Offsets == nil {
 		return errNoService("work offset")
 	}
-	var req ZeroRequest
-	if err := decodeJSON(w, r, &req, false); err != nil {
-		return err
-	}
-	if err := req.Validate(); err != nil {
+	req, err := decodeValid[ZeroRequest](w, r)
+	if err != nil {
 		return err
 	}
 	req.WCS = strings.ToUpper(req.WCS)
