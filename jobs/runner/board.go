@@ -31,20 +31,7 @@ func (s *Service) boardState(ctx context.Context, conn *grbl.Conn, probing bool)
 }
 
 func readBoardState(ctx context.Context, conn *grbl.Conn, probing bool) (*gcode.BoardState, error) {
-	resp, err := conn.Command(ctx, "$G")
-	if err != nil {
-		return nil, fmt.Errorf("read $G: %w", err)
-	}
-	var words []string
-	for _, m := range resp.Lines {
-		if md, ok := m.(grbl.Modal); ok {
-			words = md.Words
-		}
-	}
-	if words == nil {
-		return nil, fmt.Errorf("$G: the board sent no [GC:] report: %w", errBoardState)
-	}
-	b, err := gcode.ParseBoardState(strings.Join(words, " "))
+	b, err := queryBoardState(ctx, conn)
 	if err != nil {
 		return nil, err
 	}
@@ -55,4 +42,37 @@ func readBoardState(ctx context.Context, conn *grbl.Conn, probing bool) (*gcode.
 		return nil, fmt.Errorf("$G %q: motion mode %s does not survive the reference probe: %w", b.String(), mw, errBoardState)
 	}
 	return &b, nil
+}
+
+// queryBoardState asks the board for its parser state (`$G`).
+func queryBoardState(ctx context.Context, conn *grbl.Conn) (gcode.BoardState, error) {
+	resp, err := conn.Command(ctx, "$G")
+	if err != nil {
+		return gcode.BoardState{}, fmt.Errorf("read $G: %w", err)
+	}
+	var words []string
+	for _, m := range resp.Lines {
+		if md, ok := m.(grbl.Modal); ok {
+			words = md.Words
+		}
+	}
+	if words == nil {
+		return gcode.BoardState{}, fmt.Errorf("$G: the board sent no [GC:] report: %w", errBoardState)
+	}
+	return gcode.ParseBoardState(strings.Join(words, " "))
+}
+
+// preflightOptions are gopts with the board's parser state, so that the
+// preflight holds the program against the machine as the board will read
+// it: a program that never sets its units runs in inches on a board left in
+// G20, 25.4 times the travel a strict check would assume. Without a
+// readable state the check stays strict (logged).
+func (s *Service) preflightOptions(ctx context.Context, conn *grbl.Conn, gopts gcode.Options) gcode.Options {
+	b, err := queryBoardState(ctx, conn)
+	if err != nil {
+		s.log().Warn("preflight assumes no board state", "err", err)
+		return gopts
+	}
+	gopts.Board = &b
+	return gopts
 }

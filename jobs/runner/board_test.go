@@ -57,11 +57,12 @@ func runOnBoard(t *testing.T, src string, from int, before func(*fixture)) board
 	return out
 }
 
-// failGC makes the board answer the run's first line, its `$G`, with an
-// error: the run falls back to the strict wire form.
+// failGC makes the board answer the run's own `$G` (its second line: the
+// preflight's `$G` comes first) with an error: the run falls back to the
+// strict wire form.
 func failGC(t *testing.T) func(*fixture) {
 	return func(f *fixture) {
-		if err := f.rig.m.Inject(sim.Fault{Kind: sim.FaultError, Line: 1, Code: 3}); err != nil {
+		if err := f.rig.m.Inject(sim.Fault{Kind: sim.FaultError, Line: 2, Code: 3}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -141,6 +142,41 @@ func TestReadBoardState(t *testing.T) {
 				}
 				if got := b.String(); got != tt.want {
 					t.Errorf("state %q, want %q", got, tt.want)
+				}
+			})
+		})
+	}
+}
+
+// A program that never sets its units runs in inches on a board left in
+// G20: the preflight holds it against the travel as the board will read it,
+// and refuses a move that is inside the travel in mm but 25.4 times as far
+// in inches.
+func TestPreflightReadsBoardUnits(t *testing.T) {
+	const prog = "G90\nG0 X-10 Y-10\nG0 Z0\n" // 10 mm fits; 10 in = 254 mm does not
+	for _, tc := range []struct {
+		units string
+		ok    bool
+	}{{"G21", true}, {"G20", false}} {
+		t.Run(tc.units, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				f := mustService(t, sim.Options{Profile: "3018pro", Settings: map[int]float64{22: 0}}, relay.ModeNone)
+				job := f.add(t, "nounits.nc", prog)
+				if _, err := f.rig.conn.Command(context.Background(), tc.units); err != nil {
+					t.Fatal(err)
+				}
+				run, err := f.svc.StartJob(context.Background(), job.ID, 0)
+				if tc.ok {
+					if err != nil {
+						t.Fatalf("start on a %s board: %v", tc.units, err)
+					}
+					if r, err := f.svc.Wait(context.Background(), run.ID); err != nil || r.State != jobs.StateCompleted {
+						t.Fatalf("run = %+v, %v", r, err)
+					}
+					return
+				}
+				if err == nil || !strings.Contains(err.Error(), "travel") {
+					t.Fatalf("start on a %s board: err = %v, want the travel refused", tc.units, err)
 				}
 			})
 		})

