@@ -391,25 +391,6 @@ func watchSimSpindle(m *sim.Machine, s *relay.Sensor) (stop func()) {
 	return func() { <-done }
 }
 
-// metrics adds the daemon's own families to the web server's (which
-// already exposes kerf_events_published_total from the hub: a second family
-// of that name was refused at every scrape and counted as an error).
-func (d *daemon) metrics(context.Context) ([]web.MetricFamily, error) {
-	st := d.machine.Status()
-	connected := 0.0
-	if st.Connected {
-		connected = 1
-	}
-	active := 0.0
-	if d.runner.ActiveRun() != 0 {
-		active = 1
-	}
-	return []web.MetricFamily{
-		{Name: "kerf_machine_connected", Help: "1 while a GRBL board is connected and answering.", Type: web.Gauge, Samples: []web.Sample{{Value: connected}}},
-		{Name: "kerf_run_active", Help: "1 while a run is running or paused.", Type: web.Gauge, Samples: []web.Sample{{Value: active}}},
-	}, nil
-}
-
 // close stops everything in reverse order. The runner goes first: it holds
 // the machine, switches the router off and records the run.
 func (d *daemon) close() error {

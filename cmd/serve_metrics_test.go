@@ -1,0 +1,202 @@
+package cmd
+
+import (
+	"context"
+	"io"
+	"math"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kerf-cnc/kerf/grbl"
+	"github.com/kerf-cnc/kerf/web"
+)
+
+// scrape parses the Prometheus text into series ("name{labels}") → value,
+// and the set of families named by # TYPE lines.
+func scrape(t *testing.T, text string) (series map[string]float64, families map[string]string) {
+	t.Helper()
+	series, families = map[string]float64{}, map[string]string{}
+	for line := range strings.Lines(text) {
+		line = strings.TrimSuffix(line, "\n")
+		if rest, ok := strings.CutPrefix(line, "# TYPE "); ok {
+			name, typ, _ := strings.Cut(rest, " ")
+			families[name] = typ
+			continue
+		}
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			t.Fatalf("metrics line without a value: %q", line)
+		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err != nil {
+			t.Fatalf("metrics line %q: %v", line, err)
+		}
+		series[line[:i]] = v
+	}
+	return series, families
+}
+
+// TestDaemonMetricsOnSim runs the composition root on the simulator, homes
+// it, jogs X and scrapes /metrics: the machine families carry the cached
+// report (the jogged position among them), the relay's are there in drive
+// mode, the run's are absent without a run and present during one, and
+// the web server's naming check refused nothing.
+func TestDaemonMetricsOnSim(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the daemon on the simulator in real time")
+	}
+	cfg := faultConfig(t)
+	r := &faultRig{t: t, ctx: context.Background(), cfg: cfg, log: &lockedBuffer{}}
+	d, err := openDaemon(r.ctx, IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: r.log}, cfg, &serveOptions{})
+	if err != nil {
+		t.Fatalf("openDaemon: %v\n%s", err, r.log)
+	}
+	r.d = d
+	t.Cleanup(func() {
+		if err := d.close(); err != nil {
+			t.Errorf("daemon close: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("daemon log:\n%s", r.log)
+		}
+	})
+	r.c = web.NewSocketClient(filepath.Join(cfg.DataDir, SocketFile))
+	t.Cleanup(r.c.CloseIdleConnections)
+	ctx, cancel := context.WithTimeout(r.ctx, 2*time.Minute)
+	defer cancel()
+	if err := r.c.Home(ctx); err != nil {
+		t.Fatalf("home: %v", err)
+	}
+	conn, _, err := d.machine.Conn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	idle := func(s grbl.Status) bool { return s.State == grbl.StateIdle && len(s.MPos) == 3 }
+	home, err := conn.WaitStatus(ctx, idle)
+	if err != nil {
+		t.Fatalf("wait for idle after homing: %v", err)
+	}
+	dx := -10.0
+	if err := r.c.Jog(ctx, web.JogRequest{X: &dx, Feed: 3000, Incremental: true}); err != nil {
+		t.Fatalf("jog: %v", err)
+	}
+	wantX := home.MPos[0] + dx
+	if _, err := conn.WaitStatus(ctx, func(s grbl.Status) bool {
+		return idle(s) && math.Abs(s.MPos[0]-wantX) < 0.001
+	}); err != nil {
+		t.Fatalf("wait for the jog to end at X %.3f: %v", wantX, err)
+	}
+
+	series, families := scrape(t, r.metrics())
+	for _, name := range []string{
+		"kerf_machine_connected", "kerf_machine_homed", "kerf_machine_alarm", "kerf_machine_state",
+		"kerf_machine_position_mm", "kerf_machine_feed_mm_per_minute", "kerf_machine_spindle_rpm",
+		"kerf_machine_planner_free_blocks", "kerf_machine_rx_free_bytes", "kerf_machine_override_percent",
+		"kerf_relay_commanded", "kerf_run_active",
+	} {
+		if families[name] != "gauge" {
+			t.Errorf("family %s: type %q, want gauge", name, families[name])
+		}
+	}
+	for _, name := range []string{"kerf_run_lines_acked", "kerf_run_lines_total", "kerf_run_drift_micrometres", "kerf_run_canary_score"} {
+		if _, ok := families[name]; ok {
+			t.Errorf("family %s present without an active run", name)
+		}
+	}
+	idleWant := map[string]float64{
+		`kerf_machine_connected`:                             1,
+		`kerf_machine_homed`:                                 1,
+		`kerf_machine_alarm`:                                 0,
+		`kerf_machine_state{state="idle"}`:                   1,
+		`kerf_machine_state{state="run"}`:                    0,
+		`kerf_machine_state{state="alarm"}`:                  0,
+		`kerf_machine_position_mm{axis="x",frame="machine"}`: wantX,
+		`kerf_machine_position_mm{axis="y",frame="machine"}`: home.MPos[1],
+		`kerf_machine_position_mm{axis="z",frame="machine"}`: home.MPos[2],
+		`kerf_machine_feed_mm_per_minute`:                    0,
+		`kerf_machine_override_percent{kind="feed"}`:         100,
+		`kerf_machine_override_percent{kind="rapid"}`:        100,
+		`kerf_machine_override_percent{kind="spindle"}`:      100,
+		`kerf_relay_commanded`:                               0,
+		`kerf_run_active`:                                    0,
+		`kerf_metrics_errors_total`:                          0,
+	}
+	check := func(t *testing.T, want map[string]float64) {
+		t.Helper()
+		for k, w := range want {
+			got, ok := series[k]
+			if !ok {
+				t.Errorf("%s missing", k)
+			} else if math.Abs(got-w) > 0.0005 {
+				t.Errorf("%s = %v, want %v", k, got, w)
+			}
+		}
+	}
+	t.Run("idle after a jog", func(t *testing.T) {
+		check(t, idleWant)
+		if _, ok := series[`kerf_machine_position_mm{axis="x",frame="work"}`]; !ok {
+			t.Error("no work-frame X position")
+		}
+		if series["kerf_machine_planner_free_blocks"] <= 0 || series["kerf_machine_rx_free_bytes"] <= 0 {
+			t.Errorf("buffers: planner %v blocks, rx %v bytes free; want both > 0 when idle",
+				series["kerf_machine_planner_free_blocks"], series["kerf_machine_rx_free_bytes"])
+		}
+	})
+
+	t.Run("during a run", func(t *testing.T) {
+		job, run := r.startMidJob() // relay on, more than 20 lines acknowledged and stored
+		series, families = scrape(t, r.metrics())
+		check(t, map[string]float64{
+			`kerf_run_active`:           1,
+			`kerf_run_lines_total`:      float64(job.Lines),
+			`kerf_relay_commanded`:      1,
+			`kerf_metrics_errors_total`: 0,
+		})
+		if job.Lines != zigzagLines(400) {
+			t.Errorf("job lines = %d, want %d", job.Lines, zigzagLines(400))
+		}
+		acked, executed := series["kerf_run_lines_acked"], series["kerf_run_lines_executed"]
+		if acked <= 20 || acked > float64(job.Lines) || executed > acked {
+			t.Errorf("run lines: acked %v, executed %v of %d; want 20 < acked <= total and executed <= acked", acked, executed, job.Lines)
+		}
+		if _, ok := families["kerf_run_drift_micrometres"]; ok {
+			t.Error("drift reported for a run without drift checkpoints")
+		}
+		if _, err := r.c.AbortRun(r.ctx, run.ID); err != nil {
+			t.Fatalf("abort: %v", err)
+		}
+		r.wait(run.ID)
+		series, _ = scrape(t, r.metrics())
+		check(t, map[string]float64{`kerf_run_active`: 0, `kerf_relay_commanded`: 0, `kerf_metrics_errors_total`: 0})
+		if _, ok := series["kerf_run_lines_total"]; ok {
+			t.Error("run lines still reported after the run ended")
+		}
+	})
+}
+
+func TestVerdictScore(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		raw   string
+		want  float64
+		found bool
+	}{
+		{"none", "", 0, false},
+		{"kayenta shape", `{"judgeName":"NetflixACAJudge-v1.0","score":{"score":87.5,"classification":"Marginal"}}`, 87.5, true},
+		{"null score", `{"score":{"score":null}}`, 0, false},
+		{"not json", `{`, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, ok := verdictScore([]byte(tc.raw))
+			if got != tc.want || ok != tc.found {
+				t.Errorf("verdictScore(%s) = %v, %v; want %v, %v", tc.raw, got, ok, tc.want, tc.found)
+			}
+		})
+	}
+}
