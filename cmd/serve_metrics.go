@@ -34,6 +34,7 @@ func (d *daemon) metrics(ctx context.Context) ([]web.MetricFamily, error) {
 	fams := machineFamilies(d.machine.Status())
 	fams = append(fams, relayFamilies(d.runner.RelayStatus())...)
 
+	fams = append(fams, d.lastRunFamilies(ctx)...)
 	id := d.runner.ActiveRun()
 	fams = append(fams, gauge("kerf_run_active", "1 while a run is running or paused.", boolValue(id != 0)))
 	if id != 0 {
@@ -134,6 +135,28 @@ func (d *daemon) runFamilies(ctx context.Context, run jobs.Run) []web.MetricFami
 		fams = append(fams, gauge("kerf_run_canary_score", "Score (0-100) of the active run's canary verdict.", score))
 	}
 	return fams
+}
+
+// lastRunFamilies reports the canary score of the most recent ended run
+// (the runner stores a run's final verdict as the run ends, so the active
+// run rarely has one); nothing when that run was not judged.
+func (d *daemon) lastRunFamilies(ctx context.Context) []web.MetricFamily {
+	runs, err := d.store.Runs(ctx, jobs.RunFilter{
+		States: []jobs.RunState{jobs.StateCompleted, jobs.StateAborted, jobs.StateFailed, jobs.StateInterrupted},
+		Page:   jobs.Page{Limit: 1},
+	})
+	if err != nil {
+		d.log.Warn("metrics: the last run's verdict left out", "err", err)
+		return nil
+	}
+	if len(runs) == 0 {
+		return nil
+	}
+	score, ok := verdictScore(runs[0].Summary.Verdict)
+	if !ok {
+		return nil
+	}
+	return []web.MetricFamily{gauge("kerf_last_run_canary_score", "Score (0-100) of the canary verdict of the most recent ended run.", score)}
 }
 
 // latestMeasured is the last checkpoint that measured a Z.
