@@ -200,3 +200,45 @@ func TestVerdictScore(t *testing.T) {
 		})
 	}
 }
+
+// BenchmarkDaemonMetrics measures the daemon's own families on a connected
+// simulator with a finished run in the store: what every /metrics scrape
+// adds to the web server's families.
+func BenchmarkDaemonMetrics(b *testing.B) {
+	cfg := DefaultConfig()
+	cfg.DataDir = b.TempDir()
+	cfg.Sim = true
+	cfg.SimSpeed = faultSpeed
+	cfg.RelayMode = "drive"
+	cfg.LogLevel = "error"
+	ctx := context.Background()
+	d, err := openDaemon(ctx, IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: io.Discard}, cfg, &serveOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer d.close()
+	c := web.NewSocketClient(filepath.Join(cfg.DataDir, SocketFile))
+	defer c.CloseIdleConnections()
+	if err := c.Home(ctx); err != nil {
+		b.Fatalf("home: %v", err)
+	}
+	job, err := d.runner.AddJob(ctx, "short.nc", strings.NewReader("G21 G90\nG0 X1\nM30\n"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	run, err := d.runner.StartJob(ctx, job.ID, 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := d.runner.Wait(ctx, run.ID); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		fams, err := d.metrics(ctx)
+		if err != nil || len(fams) == 0 {
+			b.Fatalf("metrics = %d families, %v", len(fams), err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/scrape")
+}
