@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/kerf-cnc/kerf/grbl"
+	"github.com/kerf-cnc/kerf/jobs/machine"
+	"github.com/kerf-cnc/kerf/relay"
 	"github.com/kerf-cnc/kerf/web"
 )
 
@@ -241,4 +243,59 @@ func BenchmarkDaemonMetrics(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/scrape")
+}
+
+func TestMachineAndRelayFamilies(t *testing.T) {
+	on, off := true, false
+	names := func(fams []web.MetricFamily) string {
+		var out []string
+		for _, f := range fams {
+			out = append(out, f.Name)
+		}
+		return strings.Join(out, ",")
+	}
+	t.Run("disconnected: no report families, every state 0", func(t *testing.T) {
+		fams := machineFamilies(machine.Status{Port: "sim", LastError: "no board"})
+		if got, want := names(fams), "kerf_machine_connected,kerf_machine_homed,kerf_machine_alarm,kerf_machine_state"; got != want {
+			t.Fatalf("families %s, want %s", got, want)
+		}
+		for _, s := range fams[3].Samples {
+			if s.Value != 0 {
+				t.Errorf("state %v = %v while disconnected", s.Labels, s.Value)
+			}
+		}
+	})
+	t.Run("connected before any report overrides", func(t *testing.T) {
+		fams := machineFamilies(machine.Status{Connected: true, Report: machine.Report{State: "Hold", MPos: []float64{1, 2, 3}, At: time.Unix(1, 0)}})
+		if got := names(fams); strings.Contains(got, "override") || !strings.Contains(got, "kerf_machine_position_mm") {
+			t.Errorf("families %s: want positions and no overrides", got)
+		}
+		for _, s := range fams[3].Samples {
+			if want := boolValue(s.Labels[0].Value == "hold"); s.Value != want {
+				t.Errorf("state %s = %v, want %v", s.Labels[0].Value, s.Value, want)
+			}
+		}
+	})
+	for _, tc := range []struct {
+		name string
+		st   relay.Status
+		want string
+		vals []float64
+	}{
+		{"mode none", relay.Status{Mode: "none"}, "", nil},
+		{"drive", relay.Status{Mode: "drive", Commanded: &on}, "kerf_relay_commanded", []float64{1}},
+		{"sense, router running uncommanded", relay.Status{Mode: "sense", Commanded: &off, Sensed: &on}, "kerf_relay_commanded,kerf_relay_sensed", []float64{0, 1}},
+	} {
+		t.Run("relay "+tc.name, func(t *testing.T) {
+			fams := relayFamilies(tc.st)
+			if got := names(fams); got != tc.want {
+				t.Fatalf("families %q, want %q", got, tc.want)
+			}
+			for i, f := range fams {
+				if f.Samples[0].Value != tc.vals[i] {
+					t.Errorf("%s = %v, want %v", f.Name, f.Samples[0].Value, tc.vals[i])
+				}
+			}
+		})
+	}
 }
