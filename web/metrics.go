@@ -58,10 +58,11 @@ type Label struct {
 }
 
 // MetricsSource reports the daemon's own metrics at scrape time: the
-// machine (kerf_machine_connected, kerf_machine_state{state}), the run
-// (kerf_run_state{state}, kerf_run_lines_acked_total), the serial link
-// (kerf_serial_rx_overflows_total)… The daemon's composition root
-// implements it over its components.
+// machine (kerf_machine_connected, kerf_machine_state{state},
+// kerf_machine_position_mm{axis,frame}), the relay, the active run
+// (kerf_run_lines_acked, kerf_run_drift_micrometres)… The daemon's
+// composition root implements it over its components (docs/api.md lists
+// them).
 type MetricsSource interface {
 	// CollectMetrics returns the current families. It should not block:
 	// it runs on every scrape. A family that breaks the naming rules, or
