@@ -32,6 +32,9 @@ var axisNames = []string{"x", "y", "z", "a", "b", "c"}
 // the run's families out (logged) rather than failing the whole scrape.
 func (d *daemon) metrics(ctx context.Context) ([]web.MetricFamily, error) {
 	fams := machineFamilies(d.machine.Status())
+	if conn, _, err := d.machine.Conn(); err == nil {
+		fams = append(fams, serialFamilies(conn.Counters())...)
+	}
 	fams = append(fams, relayFamilies(d.runner.RelayStatus())...)
 
 	fams = append(fams, d.lastRunFamilies(ctx)...)
@@ -184,6 +187,23 @@ func verdictScore(raw json.RawMessage) (float64, bool) {
 		return 0, false
 	}
 	return *v.Score.Score, true
+}
+
+// serialFamilies reports the serial link's traffic and the board's
+// error:N replies and alarms since the link came up (a reconnect starts
+// them again at 0, which Prometheus's rate() takes as a counter reset).
+func serialFamilies(c grbl.Counters) []web.MetricFamily {
+	counter := func(name, help string, v uint64) web.MetricFamily {
+		return web.MetricFamily{Name: name, Help: help, Type: web.Counter, Samples: []web.Sample{{Value: float64(v)}}}
+	}
+	return []web.MetricFamily{
+		counter("kerf_serial_written_bytes_total", "Bytes written to the board (lines and real-time bytes) since the link came up.", c.BytesWritten),
+		counter("kerf_serial_read_bytes_total", "Bytes read from the board since the link came up.", c.BytesRead),
+		counter("kerf_serial_written_lines_total", "Lines written to the board since the link came up.", c.LinesWritten),
+		counter("kerf_serial_read_lines_total", "Lines received from the board since the link came up.", c.LinesRead),
+		counter("kerf_grbl_errors_total", "error:N replies from the board since the link came up.", c.Errors),
+		counter("kerf_grbl_alarms_total", "ALARM:N messages from the board since the link came up.", c.Alarms),
+	}
 }
 
 // gauge is a family with one unlabelled sample.

@@ -106,6 +106,15 @@ func TestDaemonMetricsOnSim(t *testing.T) {
 			t.Errorf("family %s: type %q, want gauge", name, families[name])
 		}
 	}
+	for _, name := range []string{"kerf_serial_written_bytes_total", "kerf_serial_read_bytes_total", "kerf_serial_written_lines_total",
+		"kerf_serial_read_lines_total", "kerf_grbl_errors_total", "kerf_grbl_alarms_total"} {
+		if families[name] != "counter" {
+			t.Errorf("family %s: type %q, want counter", name, families[name])
+		}
+	}
+	if series["kerf_serial_written_lines_total"] < 3 || series["kerf_serial_read_bytes_total"] <= 0 {
+		t.Errorf("serial counters after homing and a jog: %v lines written, %v bytes read", series["kerf_serial_written_lines_total"], series["kerf_serial_read_bytes_total"])
+	}
 	for _, name := range []string{"kerf_run_lines_acked", "kerf_run_lines_total", "kerf_run_drift_micrometres", "kerf_run_canary_score"} {
 		if _, ok := families[name]; ok {
 			t.Errorf("family %s present without an active run", name)

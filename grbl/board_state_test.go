@@ -220,3 +220,43 @@ func TestSpindleOverrideBytes(t *testing.T) {
 		}
 	})
 }
+
+// Counters follow the traffic: a command adds its line and bytes written and
+// the reply lines read; a refused line counts an error; real-time bytes
+// count as bytes, not lines.
+func TestCounters(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c, _ := mustSim(t, sim.Options{Profile: "3018pro", Settings: map[int]float64{22: 0}})
+		ctx := context.Background()
+		before := c.Counters()
+		if before.LinesWritten == 0 || before.BytesRead == 0 || before.LinesRead == 0 {
+			t.Fatalf("after the handshake: %+v, want its lines counted", before)
+		}
+		if _, err := c.Command(ctx, "G4P0.01"); err != nil {
+			t.Fatal(err)
+		}
+		after := c.Counters()
+		if after.LinesWritten != before.LinesWritten+1 || after.BytesWritten < before.BytesWritten+uint64(len("G4P0.01\n")) {
+			t.Errorf("one command: %+v → %+v, want one more line and its bytes", before, after)
+		}
+		if after.LinesRead <= before.LinesRead || after.Errors != 0 || after.Alarms != 0 {
+			t.Errorf("one ok: %+v → %+v", before, after)
+		}
+		if _, err := c.Command(ctx, "G5"); err == nil {
+			t.Fatal("G5 accepted")
+		}
+		if got := c.Counters().Errors; got != 1 {
+			t.Errorf("errors = %d after one error:N, want 1", got)
+		}
+		b := c.Counters().BytesWritten
+		if err := c.Realtime(grbl.RTStatus); err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Counters(); got.BytesWritten != b+1 || got.LinesWritten != after.LinesWritten+1 {
+			t.Errorf("a real-time byte: %+v, want one more byte and no more lines (bytes before %d)", got, b)
+		}
+		if got := c.Counters().Alarms; got != 0 {
+			t.Errorf("alarms = %d with none raised", got)
+		}
+	})
+}

@@ -130,6 +130,7 @@ type Conn struct {
 	done     chan struct{} // closed when the reader has stopped
 	wg       sync.WaitGroup
 	gen      atomic.Uint64 // bumped on every reset; queued lines of older generations are not written
+	counts   counters
 
 	closeOnce sync.Once
 	closeErr  error
@@ -418,6 +419,8 @@ func (c *Conn) writeLoop() {
 			}
 			if err := c.write(l.b); err != nil {
 				c.log.Warn("write failed", logKeyErr, err)
+			} else {
+				c.counts.linesWritten.Add(1)
 			}
 		case <-c.stop:
 			return
@@ -430,7 +433,9 @@ func (c *Conn) writeLoop() {
 // write writes b; on failure it closes the port so the reader stops and
 // the link is reported down.
 func (c *Conn) write(b []byte) error {
-	if _, err := c.port.Write(b); err != nil {
+	n, err := c.port.Write(b)
+	c.counts.bytesWritten.Add(uint64(n))
+	if err != nil {
 		c.mu.Lock()
 		if c.writeErr == nil {
 			c.writeErr = err
@@ -855,6 +860,7 @@ type recorder struct {
 func (r recorder) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
 	if n > 0 {
+		r.c.counts.bytesRead.Add(uint64(n))
 		r.c.mu.Lock()
 		if r.c.recording && len(r.c.raw) < rawCap {
 			r.c.raw = append(r.c.raw, p[:min(n, rawCap-len(r.c.raw))]...)
@@ -890,6 +896,13 @@ func (c *Conn) readLoop() {
 func (c *Conn) handleLine(line string) {
 	at := c.now()
 	msg := Parse(line)
+	c.counts.linesRead.Add(1)
+	switch msg.(type) {
+	case *Error:
+		c.counts.errors.Add(1)
+	case *Alarm:
+		c.counts.alarms.Add(1)
+	}
 	var (
 		ack    *Ack
 		reply  chan resp
@@ -1051,4 +1064,41 @@ func (c *Conn) linkDown(rerr error) {
 		c.deliver(Ack{Tag: f.s.tag, Line: f.s.line, Err: f.err, At: at})
 	}
 	close(c.acks)
+}
+
+// counters count a connection's traffic; atomic, so Counters never waits
+// for the reader or the writer.
+type counters struct {
+	bytesWritten, bytesRead, linesWritten, linesRead, errors, alarms atomic.Uint64
+}
+
+// Counters are a connection's serial traffic and the board's complaints
+// since it was opened (they start at 0 with every new Conn, so a
+// reconnect resets them, as a Prometheus counter may).
+type Counters struct {
+	// BytesWritten counts bytes written to the port: lines and real-time
+	// bytes.
+	BytesWritten uint64
+	// BytesRead counts bytes read from the port.
+	BytesRead uint64
+	// LinesWritten counts lines (not real-time bytes) written.
+	LinesWritten uint64
+	// LinesRead counts lines received: replies, reports, messages.
+	LinesRead uint64
+	// Errors counts error:N replies.
+	Errors uint64
+	// Alarms counts ALARM:N messages.
+	Alarms uint64
+}
+
+// Counters returns the connection's counters.
+func (c *Conn) Counters() Counters {
+	return Counters{
+		BytesWritten: c.counts.bytesWritten.Load(),
+		BytesRead:    c.counts.bytesRead.Load(),
+		LinesWritten: c.counts.linesWritten.Load(),
+		LinesRead:    c.counts.linesRead.Load(),
+		Errors:       c.counts.errors.Load(),
+		Alarms:       c.counts.alarms.Load(),
+	}
 }
