@@ -278,6 +278,12 @@ func plateSurface(x, y float64) (float64, bool) {
 // checkpoint at every safe point).
 func scenario(t *testing.T, seed uint64, fault *scenarioFault, probed bool) scenarioResult {
 	t.Helper()
+	return scenarioOf(t, "pockets.nc", scenarioJob(), seed, fault, probed)
+}
+
+// scenarioOf is scenario for another program.
+func scenarioOf(t *testing.T, name, program string, seed uint64, fault *scenarioFault, probed bool) scenarioResult {
+	t.Helper()
 	var out scenarioResult
 	synctest.Test(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(seed, 0x6b657266))
@@ -395,7 +401,7 @@ func scenario(t *testing.T, seed uint64, fault *scenarioFault, probed bool) scen
 		}
 
 		board(nil)
-		job, err = svc.AddJob(context.Background(), "pockets.nc", strings.NewReader(scenarioJob()))
+		job, err = svc.AddJob(context.Background(), name, strings.NewReader(program))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -536,6 +542,33 @@ func TestCanaryWindowWithoutTick(t *testing.T) {
 	}
 	if res.verdicts != 2 { // the failing window's, and the final one
 		t.Errorf("%d run.verdict events, want 2 (no tick came)", res.verdicts)
+	}
+}
+
+// TestCanaryDrainingTail: a short job of long moves (eight laps of a
+// 40 × 20 mm rectangle at one feed, 40 lines) is streamed whole within the
+// first laps, and the planner drains over the last ones, in the baseline
+// as in every rerun. The drain is no starvation: clean reruns pass. With
+// planner_fill pooled over every window of the same demand, whatever its
+// fill, the drained laps were held to the full planner of the first ones
+// and about every other rerun was aborted (found by the panel's test on
+// the real daemon, TestPanelOnSim).
+func TestCanaryDrainingTail(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("G21 G90\nG0 Z5\nG0 X-45 Y-25\nM3 S10000\nG1 Z-1 F600\n")
+	for i := 1; i <= 8; i++ {
+		fmt.Fprintf(&b, "G1 X-5 F1500\nG1 Y-5\nG1 X-45\nG1 Y%.1f\n", -25+0.5*float64(i))
+	}
+	b.WriteString("G0 Z5\nM5\nM30\n")
+	n := 6
+	if testing.Short() {
+		n = 2
+	}
+	for seed := range uint64(n) {
+		res := scenarioOf(t, "laps.nc", b.String(), 2000+seed, nil, false)
+		if res.run.State != jobs.StateCompleted {
+			t.Errorf("clean rerun seed %d of the laps job: %s: %s", 2000+seed, res.run.State, res.run.Reason)
+		}
 	}
 }
 

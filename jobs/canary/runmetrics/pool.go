@@ -1,6 +1,9 @@
 package runmetrics
 
 import (
+	"math"
+	"slices"
+
 	"github.com/kerf-cnc/kerf/jobs/canary"
 )
 
@@ -8,12 +11,20 @@ import (
 // be for PoolByDemand to count them as the same stream demand.
 const DemandFactor = 1.25
 
+// PoolBand bounds how far apart (in the metric's units: percentage points
+// of planner fill) two windows' baseline medians may be for PoolByDemand to
+// pool them.
+const PoolBand = 10.0
+
 // PoolByDemand returns a copy of base, the baseline's windows (one per
 // span of x, matched by line range), in which each window's samples of the
 // named metrics are replaced by those of every baseline window of the same
 // stream demand: the same programmed feed where the window starts, and a
 // baseline line rate (source lines per second) within DemandFactor of its
-// own. Other metrics keep the window's own samples.
+// own, and a baseline median of the metric within PoolBand of its own
+// (the median: one report on the edge of a drain must not move a window of
+// five).
+// Other metrics keep the window's own samples.
 //
 // This is for planner_fill. Whether the host keeps GRBL's planner fed
 // depends on how many lines a second the program asks for, not on which
@@ -22,7 +33,12 @@ const DemandFactor = 1.25
 // starved pass from a healthy one once a report or two fall on the edge
 // where the planner drains. The same pass is compared with all of the
 // baseline's passes of that demand, which is every report of the baseline
-// that asked the stream for as much. Metrics that depend on the geometry
+// that asked the stream for as much. The band keeps apart the windows
+// where the baseline's planner ran low for its own reasons: the program's
+// tail, once every line is sent and the planner drains; the moves before
+// a spindle change or a dwell, which GRBL lets finish first. Held to the
+// full planner of the windows before them, a clean rerun's drain would
+// read as starvation. Metrics that depend on the geometry
 // of the cut (feed_ratio, segment_duration_ms) or are totals of a window
 // (window_duration_ms, alarm_error_count) must not be pooled.
 func (x *Extractor) PoolByDemand(base []canary.Window, metrics ...string) []canary.Window {
@@ -49,10 +65,17 @@ func (x *Extractor) PoolByDemand(base []canary.Window, metrics ...string) []cana
 			continue
 		}
 		for _, m := range metrics {
+			own, ok := medianOf(w.Samples[m])
+			if !ok {
+				continue
+			}
 			var pooled []float64
 			for _, v := range base {
 				dv := byKey[[2]int{v.Start, v.End}]
 				if !dv.ok || dv.feed != di.feed || dv.rate > di.rate*DemandFactor || dv.rate*DemandFactor < di.rate {
+					continue
+				}
+				if mv, ok := medianOf(v.Samples[m]); !ok || math.Abs(mv-own) > PoolBand {
 					continue
 				}
 				pooled = append(pooled, v.Samples[m]...)
@@ -61,4 +84,22 @@ func (x *Extractor) PoolByDemand(base []canary.Window, metrics ...string) []cana
 		}
 	}
 	return out
+}
+
+// medianOf is the median of the non-NaN xs; false when there are none.
+func medianOf(xs []float64) (float64, bool) {
+	var v []float64
+	for _, x := range xs {
+		if !math.IsNaN(x) {
+			v = append(v, x)
+		}
+	}
+	if len(v) == 0 {
+		return 0, false
+	}
+	slices.Sort(v)
+	if n := len(v); n%2 == 0 {
+		return (v[n/2-1] + v[n/2]) / 2, true
+	}
+	return v[len(v)/2], true
 }

@@ -1,6 +1,7 @@
 package runmetrics
 
 import (
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -54,5 +55,40 @@ func TestPoolByDemand(t *testing.T) {
 	}
 	if base[1].Samples[PlannerFill][0] != 1 || len(base[1].Samples[PlannerFill]) != 1 {
 		t.Error("PoolByDemand changed its input")
+	}
+}
+
+// TestPoolByDemandBand: windows of one demand whose baseline planner fill
+// differs by more than PoolBand are not pooled: the program's draining
+// tail (the planner empties once every line is sent) is not held to the
+// full planner of the laps before it.
+func TestPoolByDemandBand(t *testing.T) {
+	src := "G21 G90\nG1 X1 F1500\n"
+	for range 100 {
+		src += "X2\n"
+	}
+	x := &Extractor{Program: mustProgram(t, src), Spans: []Span{
+		{Start: 0, End: 10, Baseline: time.Second},
+		{Start: 10, End: 20, Baseline: time.Second},
+		{Start: 20, End: 30, Baseline: time.Second},
+		{Start: 30, End: 40, Baseline: time.Second},
+	}}
+	fills := [][]float64{{100, 100, 100}, {100, 93.3, 100}, {66.7, 60, 53.3}, {40, 26.7, 13.3, math.NaN()}}
+	base := make([]canary.Window, len(x.Spans))
+	for i, sp := range x.Spans {
+		base[i] = canary.Window{Start: sp.Start, End: sp.End, Samples: map[string][]float64{PlannerFill: fills[i]}}
+	}
+	got := x.PoolByDemand(base, PlannerFill)
+	want := [][]float64{
+		{100, 100, 100, 100, 93.3, 100}, // the two full windows
+		{100, 100, 100, 100, 93.3, 100},
+		{66.7, 60, 53.3},             // draining (60 %): alone
+		{40, 26.7, 13.3, math.NaN()}, // nearly drained (27 %): alone
+	}
+	same := func(a, b float64) bool { return a == b || (math.IsNaN(a) && math.IsNaN(b)) }
+	for i, w := range got {
+		if !slices.EqualFunc(w.Samples[PlannerFill], want[i], same) {
+			t.Errorf("window %d planner_fill %v, want %v", i, w.Samples[PlannerFill], want[i])
+		}
 	}
 }
