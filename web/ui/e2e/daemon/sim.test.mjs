@@ -59,7 +59,13 @@ describe(`the panel on the simulator at ${WIDTH} px`, { concurrency: false }, ()
   let shortJob;
   let baselineRun;
   let judgedRun;
-  const shot = (name) => page.screenshot({ path: path.join(SHOTS, `sim-${WIDTH}-${name}.png`), fullPage: true, style: STATIC });
+  /** shot saves a full-page screenshot of a view, checking first that no card's content spills out of it. */
+  const shot = async (name) => {
+    const spills = await page.evaluate(() => [...document.querySelectorAll('.card')]
+      .filter((c) => c.scrollWidth > c.clientWidth + 1).map((c) => `#${c.id}: ${c.scrollWidth} px of content in ${c.clientWidth} px`));
+    assert.deepEqual(spills, [], `${name}: cards whose content is wider than they are`);
+    await page.screenshot({ path: path.join(SHOTS, `sim-${WIDTH}-${name}.png`), fullPage: true, style: STATIC });
+  };
   /** get reads the daemon's API with the page's session. */
   const get = async (p) => {
     const res = await page.request.get(URL_ + p);
@@ -192,10 +198,14 @@ describe(`the panel on the simulator at ${WIDTH} px`, { concurrency: false }, ()
     // Jogging waits for the run; the preview is the running job's.
     assert.match(await page.locator('#jog-reason').textContent(), new RegExp(`disabled while run ${mainRun} is running`));
     await page.locator('#pv-name').filter({ hasText: 'ugs_no_spaces.gcode' }).waitFor();
+    // The job has no baseline: the run is not judged, and the card says so.
+    await page.locator('#canary-run').filter({ hasText: `Run ${mainRun} of ugs_no_spaces.gcode: not judged, its job has no baseline.` }).waitFor();
     await shot('running');
   });
 
   it('pauses: the panel shows Hold and the position stops', async () => {
+    const secs = (t) => t.split(':').reduce((a, x) => a * 60 + Number(x), 0);
+    const etaRunning = secs(await page.locator('#run-eta').textContent());
     await page.click('#run-pause');
     await page.locator('#run-state').filter({ hasText: /^paused$/ }).waitFor(MACHINE);
     // Hold:1 while decelerating, Hold (Hold:0) once stopped.
@@ -204,6 +214,9 @@ describe(`the panel on the simulator at ${WIDTH} px`, { concurrency: false }, ()
     const seen = await still(4);
     assert.deepEqual(seen, Array(4).fill(seen[0]), 'four status reports in Hold, one position');
     assert.match(seen[0], /^State: Hold /);
+    // The ETA stays the runner's while paused: no jump to another estimate.
+    const etaPaused = secs(await page.locator('#run-eta').textContent());
+    assert.ok(Math.abs(etaPaused - etaRunning) <= 10, `ETA ${etaRunning} s running, ${etaPaused} s paused`);
     const run = await get(`/api/v1/runs/${mainRun}`);
     assert.equal(run.state, 'paused');
     await shot('paused');
@@ -228,6 +241,9 @@ describe(`the panel on the simulator at ${WIDTH} px`, { concurrency: false }, ()
     assert.equal(run.state, 'aborted');
     assert.equal(await page.locator('#relay-cmd').textContent(), 'Off');
     assert.equal((await get('/api/v1/relay')).commanded, false, 'the daemon\'s relay is off');
+    // The abort reset the board, which clears its overrides: until GRBL
+    // reports them again they are unknown, never "0%".
+    for (const ov of ['#ov-feed', '#ov-spindle', '#ov-rapid']) assert.match(await page.locator(ov).textContent(), /^([1-9]\d*%|—)$/, ov);
     const row = page.locator('#hist-table tbody tr').filter({ has: page.locator('td', { hasText: new RegExp(`^${mainRun}$`) }) });
     await row.waitFor();
     assert.match(await row.textContent(), /aborted/);
