@@ -979,6 +979,9 @@ function openReport(run) {
   if (!c.verdict && run.summary?.verdict) c.verdict = run.summary.verdict;
   renderVerdict();
   if (!c.report) loadReport(run.id);
+  // The card's baseline row (and the preview) follow the run's job: the
+  // report names that job's baseline run.
+  if (S.previewJob !== run.job_id) showPreview(run.job_id);
   $('#canary').scrollIntoView({ block: 'start' });
 }
 

@@ -295,6 +295,9 @@ describe(`the panel on the simulator at ${WIDTH} px`, { concurrency: false }, ()
     const row = page.locator('#hist-table tbody tr').filter({ has: page.locator('td', { hasText: new RegExp(`^${judgedRun}$`) }) });
     await row.getByRole('button', { name: `Canary report of run ${judgedRun}` }).click();
     await assertReport(rep);
+    // The card's baseline row is the reported run's job's.
+    await page.locator('#baseline').filter({ hasText: `Baseline of ${SHORT_NAME}: run ${baselineRun}.` }).waitFor();
+    await page.locator('#pv-name').filter({ hasText: SHORT_NAME }).waitFor();
     await shot('canary');
   });
 
