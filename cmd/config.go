@@ -262,14 +262,16 @@ var configKeys = []configKey{
 		func(c *Config, v any) error { return asFloat(v, &c.Probe.Plate) }},
 	{"probe.safe_z", -1.0, "Machine Z (mm) the tool travels at to and from the plate.",
 		func(c *Config, v any) error { return asFloat(v, &c.Probe.SafeZ) }},
-	{"probe.feed", 100.0, "Feed (mm/min) of the first, fast touch (G38.2).",
+	{"probe.feed", 200.0, "Feed (mm/min) of the first, fast touch (G38.2).",
 		func(c *Config, v any) error { return asFloat(v, &c.Probe.Feed) }},
-	{"probe.slow_feed", 20.0, "Feed (mm/min) of the second, precise touch; at most probe.feed.",
+	{"probe.slow_feed", 75.0, "Feed (mm/min) of the second, precise touch; at most probe.feed (GRBL records the touch at the step it happens, so a slower touch is not more exact).",
 		func(c *Config, v any) error { return asFloat(v, &c.Probe.SlowFeed) }},
-	{"probe.back_off", 1.0, "Lift (mm) above the first touch before the second (more than the overshoot of a touch at probe.feed).",
+	{"probe.back_off", 0.5, "Lift (mm) above the first touch before the second (more than the overshoot of a touch at probe.feed).",
 		func(c *Config, v any) error { return asFloat(v, &c.Probe.BackOff) }},
 	{"probe.max_travel", 40.0, "How far (mm) below probe.safe_z the first touch may go before GRBL gives up (ALARM:5: a failed checkpoint).",
 		func(c *Config, v any) error { return asFloat(v, &c.Probe.MaxTravel) }},
+	{"probe.approach", 1.5, "Drift checkpoints (not the reference): go down at rapid to this far (mm) above the reference touch, then probe at most twice this far. 0: every touch from probe.safe_z. At least ten times drift.limit_um: a tool lower than expected by more than this would meet the plate at rapid.",
+		func(c *Config, v any) error { return asFloat(v, &c.Probe.Approach) }},
 
 	{"drift.enabled", false, "Z-drift tracking: probe the reference before each run and at safe points during it (jobs may opt out with `kerf job add --no-drift`).",
 		func(c *Config, v any) error { return asBool(v, &c.DriftEnabled) }},
@@ -425,6 +427,9 @@ func (c Config) Validate() error {
 	if math.IsNaN(c.DriftLimitUM) || c.DriftLimitUM <= 0 || c.DriftLimitUM > 10000 {
 		return bad("drift.limit_um", c.DriftLimitUM, "must be above 0 and at most 10000 µm")
 	}
+	if a := c.Probe.Approach; a > 0 && a*1000 < 10*c.DriftLimitUM {
+		return bad("probe.approach", a, "must be 0 (off) or at least ten times drift.limit_um (%v mm): a tool lower than expected by more than the approach would meet the plate at rapid", 10*c.DriftLimitUM/1000)
+	}
 	return c.validateCanary()
 }
 
@@ -467,7 +472,7 @@ func (c Config) validateCanary() error {
 // probeField returns the value of a probe setup field by its config name.
 func probeField(p probe.Setup, field string) float64 {
 	return map[string]float64{"x": p.X, "y": p.Y, "plate": p.Plate, "safe_z": p.SafeZ, "feed": p.Feed,
-		"slow_feed": p.SlowFeed, "back_off": p.BackOff, "max_travel": p.MaxTravel}[field]
+		"slow_feed": p.SlowFeed, "back_off": p.BackOff, "max_travel": p.MaxTravel, "approach": p.Approach}[field]
 }
 
 // UseSim reports whether the built-in simulator stands in for a board.

@@ -110,6 +110,8 @@ func TestValidateNamesKey(t *testing.T) {
 		{func(c *Config) { c.Probe.X = math.Inf(1) }, "probe.x"},
 		{func(c *Config) { c.DriftInterval = -time.Second }, "drift.interval"},
 		{func(c *Config) { c.DriftLimitUM = 0 }, "drift.limit_um"},
+		{func(c *Config) { c.Probe.Approach = -1 }, "probe.approach"},
+		{func(c *Config) { c.DriftLimitUM = 500 }, "probe.approach"}, // 1.5 mm is under 10 × 0.5 mm
 	} {
 		t.Run(tc.key, func(t *testing.T) {
 			c := DefaultConfig()
@@ -125,7 +127,7 @@ func TestValidateNamesKey(t *testing.T) {
 
 func TestProbeAndDriftKeys(t *testing.T) {
 	c := DefaultConfig()
-	if c.DriftEnabled || c.DriftLimitUM != 100 || c.DriftInterval != 2*time.Minute || c.Probe.MaxTravel != 40 {
+	if c.DriftEnabled || c.DriftLimitUM != 100 || c.DriftInterval != 2*time.Minute || c.Probe.MaxTravel != 40 || c.Probe.Approach != 1.5 {
 		t.Fatalf("defaults: enabled=%v limit=%v interval=%v probe=%+v", c.DriftEnabled, c.DriftLimitUM, c.DriftInterval, c.Probe)
 	}
 	src := "[probe]\nx = -280.5\ny = -170\nslow_feed = 10\n[drift]\nenabled = true\ninterval = \"30s\"\nlimit_um = 50\n"
@@ -141,7 +143,7 @@ func TestProbeAndDriftKeys(t *testing.T) {
 	}
 	c = DefaultConfig()
 	c.Probe.SlowFeed = 500
-	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "config probe.slow_feed = 500: must be above 0 and at most feed (100 mm/min)") {
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "config probe.slow_feed = 500: must be above 0 and at most feed (200 mm/min)") {
 		t.Fatalf("Validate = %v", err)
 	}
 }

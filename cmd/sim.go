@@ -54,7 +54,8 @@ symlink is removed when kerf sim stops (Ctrl-C).
 Profiles: ` + strings.Join(sim.Profiles(), ", ") + ` (default: GRBL's generic settings).
 
 Faults (repeat --fault):
-  z-drift:RATE                    mm of Z lost per mm of Z-down cutting (z-drift:0.02)
+  z-drift:RATE[,at=DUR]           mm of Z lost per mm plunged under the router
+                                  (steeper than 60°; from DUR on): z-drift:0.02
   stall:line=N|at=DUR[,for=DUR]   motion freezes in Run, for DUR or forever
   reset:line=N|at=DUR             the board resets by itself
   unplug:line=N|at=DUR[,for=DUR]  the USB cable comes out (back after for=)

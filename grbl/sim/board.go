@@ -828,7 +828,7 @@ func (b *board) motionTo(t time.Duration) (emptyAt time.Duration) {
 	b.motionEnd = t
 	rate := b.driftRate()
 	onStep := func(p *plBlock, s0, s1 float64) bool {
-		if rate > 0 && p.loaded && p.unit[2] < 0 {
+		if rate > 0 && p.loaded && p.unit[2] < -plungeSteep {
 			b.drift += rate * (s1 - s0) * -p.unit[2]
 		}
 		if b.set.flag(21) && b.hardLimit(p, s0, s1) {
@@ -951,6 +951,23 @@ func (b *board) switchDistance(p *plBlock) (float64, bool) {
 		}
 	}
 	return best, found
+}
+
+// plungeSteep is how steep (the Z share of the move's direction) a Z-down
+// feed move must be for the z-drift fault to lose steps in it: a plunge or
+// a steep ramp (over 60°), where the Z motor pushes the bit into the
+// material. The small Z share of a 3D contour or a shallow ramp loads it
+// far less.
+const plungeSteep = 0.866
+
+// driftFrom is the machine time the z-drift fault begins at (its At).
+func (b *board) driftFrom() time.Duration {
+	for _, f := range b.faults {
+		if f.Kind == FaultZDrift {
+			return f.At
+		}
+	}
+	return 0
 }
 
 func (b *board) driftRate() float64 {

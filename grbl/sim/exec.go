@@ -300,7 +300,9 @@ func (b *board) gcode(e *execution, line string) int {
 			b.gc.modal.flood = fl
 		}})
 	}
-	loaded := blk.modal.spindle != 0 && newS > 0
+	// loaded: a feed move under the spindle loses Z steps once a z-drift
+	// fault has begun (blocks planned from its At on).
+	loaded := blk.modal.spindle != 0 && newS > 0 && b.t >= b.driftFrom()
 	if blk.nonModal == nonModalDwell {
 		add(step{sync: sync, dwell: time.Duration(blk.p * float64(time.Second))})
 	}

@@ -16,6 +16,9 @@ func TestParseFault(t *testing.T) {
 		wantErr string
 	}{
 		{"z-drift:0.02", Fault{Kind: FaultZDrift, Rate: 0.02}, ""},
+		{"z-drift:0.02,at=40s", Fault{Kind: FaultZDrift, Rate: 0.02, At: 40 * time.Second}, ""},
+		{"z-drift:0.02,at=x", Fault{}, `"at=x" is not at=DURATION`},
+		{"z-drift:0.02,line=3", Fault{}, `"line=3" is not at=DURATION`},
 		{"stall:line=120,for=5s", Fault{Kind: FaultStall, Line: 120, For: 5 * time.Second}, ""},
 		{"stall:at=30s", Fault{Kind: FaultStall, At: 30 * time.Second}, ""},
 		{"reset:line=500", Fault{Kind: FaultReset, Line: 500}, ""},
@@ -81,6 +84,30 @@ func TestFaultZDriftShowsInProbe(t *testing.T) {
 		}
 		h.send("G38.2 Z-40 F100\n")
 		h.expect("[PRB:0.000,0.000,-30.600:1]", "ok")
+	})
+}
+
+// TestFaultZDriftOnset: with at=, the plunges before the onset lose no
+// steps and those after it do.
+func TestFaultZDriftOnset(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		m := mustMachine(t, Options{Faults: []Fault{mustFault(t, "z-drift:0.02,at=10s")}, Probe: FlatSurface(-30)})
+		h := mustConnect(t, m)
+		h.cmd("M3 S1000")
+		h.cmd("G1 Z-10 F300") // 2 s, before the onset
+		h.cmd("G0 Z0")
+		h.cmd("G4 P0")
+		if st := m.Stats(); st.Physical[2] != st.Commanded[2] {
+			t.Fatalf("lost %.4f mm before the onset", st.Physical[2]-st.Commanded[2])
+		}
+		<-time.After(10 * time.Second)
+		h.cmd("G1 Z-10 F300")
+		h.cmd("G0 Z0")
+		h.cmd("G4 P0")
+		if st := m.Stats(); st.Physical[2]-st.Commanded[2] < 0.199 || st.Physical[2]-st.Commanded[2] > 0.201 {
+			t.Fatalf("physical-commanded Z = %.4f after the onset, want 0.2 (10 mm × 0.02)", st.Physical[2]-st.Commanded[2])
+		}
+		h.cmd("M5")
 	})
 }
 

@@ -92,8 +92,10 @@ type FaultKind string
 // The fault kinds.
 const (
 	// FaultZDrift: Z loses steps under load. For every mm of Z-down feed
-	// motion while the spindle runs, the physical Z ends Rate mm higher than
-	// the step count says. Probing uses the physical Z, so a probe after
+	// motion while the spindle runs, in plunges and ramps steeper than 60°
+	// (where the Z motor pushes the bit into the material), the physical Z
+	// ends Rate mm higher than the step count says; in the moves planned
+	// from machine time At on. Probing uses the physical Z, so a probe after
 	// drift reports a lower work Z.
 	FaultZDrift FaultKind = "z-drift"
 	// FaultStall: motion stops progressing while the state says Run, from
@@ -140,7 +142,11 @@ func (f Fault) String() string {
 		kv = append(kv, "code="+strconv.Itoa(f.Code))
 	}
 	if f.Kind == FaultZDrift {
-		return string(f.Kind) + ":" + strconv.FormatFloat(f.Rate, 'g', -1, 64)
+		s := string(f.Kind) + ":" + strconv.FormatFloat(f.Rate, 'g', -1, 64)
+		if f.At > 0 {
+			s += ",at=" + f.At.String()
+		}
+		return s
 	}
 	if len(kv) == 0 {
 		return string(f.Kind)
@@ -150,7 +156,7 @@ func (f Fault) String() string {
 
 // ParseFault parses the command-line form of a fault:
 //
-//	z-drift:RATE                 mm of Z lost per mm of Z-down cutting (e.g. z-drift:0.02)
+//	z-drift:RATE[,at=DUR]        mm of Z lost per mm plunged under the router (e.g. z-drift:0.02), from machine time DUR
 //	stall:line=N[,for=DUR]       motion freezes from the Nth received line, for DUR or forever
 //	stall:at=DUR[,for=DUR]       … from machine time DUR
 //	reset:line=N | reset:at=DUR  spontaneous reset (brown-out)
@@ -169,11 +175,20 @@ func ParseFault(spec string) (Fault, error) {
 	}
 	switch f.Kind {
 	case FaultZDrift:
-		r, err := strconv.ParseFloat(args, 64)
+		rate, at, hasAt := strings.Cut(args, ",")
+		r, err := strconv.ParseFloat(rate, 64)
 		if err != nil || r < 0 {
-			return bad("rate %q is not a non-negative number of mm per mm", args)
+			return bad("rate %q is not a non-negative number of mm per mm", rate)
 		}
 		f.Rate = r
+		if hasAt {
+			v, ok := strings.CutPrefix(at, "at=")
+			d, err := time.ParseDuration(v)
+			if !ok || err != nil || d < 0 {
+				return bad("%q is not at=DURATION (like at=30s)", at)
+			}
+			f.At = d
+		}
 		return f, nil
 	case FaultSpindleStuckOff:
 		if args != "" {

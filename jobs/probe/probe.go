@@ -74,6 +74,15 @@ type Setup struct {
 	// MaxTravel is how far below SafeZ the first touch may go (mm) before
 	// GRBL gives up with ALARM:5.
 	MaxTravel float64
+	// Approach, when above 0, shortens a touch whose Z is known roughly
+	// (Options.Expect, a drift checkpoint's reference): the tool goes down
+	// at rapid to Approach mm above the expected touch, and the first touch
+	// probes at most 2·Approach from there instead of from SafeZ. A tool
+	// that is lower than expected by more than Approach would meet the
+	// plate at rapid, so Approach must be far above any drift a run may
+	// show between two checkpoints (kerf's config asks for ten times the
+	// drift limit). 0 probes every touch from SafeZ.
+	Approach float64
 }
 
 // Validate returns a *FieldError (ErrInvalid) naming the first bad field.
@@ -82,7 +91,7 @@ func (p Setup) Validate() error {
 		name string
 		v    float64
 	}{{"x", p.X}, {"y", p.Y}, {"plate", p.Plate}, {"safe_z", p.SafeZ}, {"feed", p.Feed},
-		{"slow_feed", p.SlowFeed}, {"back_off", p.BackOff}, {"max_travel", p.MaxTravel}} {
+		{"slow_feed", p.SlowFeed}, {"back_off", p.BackOff}, {"max_travel", p.MaxTravel}, {"approach", p.Approach}} {
 		if math.IsNaN(f.v) || math.IsInf(f.v, 0) {
 			return errorf(f.name, f.v, "not a finite number")
 		}
@@ -98,6 +107,8 @@ func (p Setup) Validate() error {
 		return errorf("back_off", p.BackOff, "must be above 0 and at most 10 mm")
 	case p.MaxTravel <= p.BackOff || p.MaxTravel > 200:
 		return errorf("max_travel", p.MaxTravel, "must be above back_off (%v mm) and at most 200 mm", p.BackOff)
+	case p.Approach < 0 || (p.Approach > 0 && p.Approach < p.BackOff) || 2*p.Approach > p.MaxTravel:
+		return errorf("approach", p.Approach, "must be 0 (off), or at least back_off (%v mm) and at most half of max_travel (%v mm)", p.BackOff, p.MaxTravel)
 	}
 	return nil
 }
@@ -121,6 +132,15 @@ type Options struct {
 	// Feed, when above 0, is the exact feed (mm/min) to restore instead of
 	// the $G report's, which GRBL rounds to whole mm/min.
 	Feed float64
+	// Expect, when set, is the machine Z of an earlier touch of this plate
+	// with this tool: with Setup.Approach above 0 the first touch starts
+	// Approach mm above it.
+	Expect *float64
+	// GoBack, when set, is asked with the second touch's Z whether to go
+	// back to ReturnTo: false leaves the tool at SafeZ over the plate (a
+	// drift checkpoint beyond its limit: the run stops there, the tool
+	// clear of the work, without spending the trip back).
+	GoBack func(z float64) bool
 }
 
 // Result is one reference probe.
@@ -137,9 +157,11 @@ type Result struct {
 // Run probes the reference on conn, which must be Idle with nothing in
 // flight: it stops the router (o.Router.Off, M5, and o.Router.Verify,
 // which in sense mode waits for the sense input to read off; o.Router may
-// be nil: no relay), retracts to SafeZ, goes to the plate, touches it fast
+// be nil: no relay), retracts to SafeZ, goes to the plate (and down to
+// Setup.Approach above o.Expect when both are set), touches it fast
 // (G38.2), backs off, touches it again slowly, reads the machine Z from
-// [PRB:], retracts to SafeZ (and goes back to o.ReturnTo when set), and
+// [PRB:], retracts to SafeZ (and goes back to o.ReturnTo when set, unless
+// o.GoBack says not to), and
 // restores the parser's modal state (units, distance, plane, feed mode,
 // coordinate system, motion mode, feed) except the spindle, which it
 // leaves off. It returns once the last move has executed.
@@ -188,7 +210,15 @@ func Run(ctx context.Context, conn *grbl.Conn, p Setup, o Options) (Result, erro
 		}
 		return r, nil
 	}
-	for _, line := range []string{"G21G90G94", "G53G0Z" + number(p.SafeZ), "G53G0X" + number(p.X) + "Y" + number(p.Y)} {
+	travel := []string{"G21G90G94", "G53G0Z" + number(p.SafeZ), "G53G0X" + number(p.X) + "Y" + number(p.Y)}
+	first := p.MaxTravel
+	if e := o.Expect; e != nil && p.Approach > 0 && *e+p.Approach < p.SafeZ {
+		// Down at rapid to Approach above the expected touch; the first
+		// touch then probes 2·Approach at most.
+		travel = append(travel, "G53G0Z"+number(*e+p.Approach))
+		first = 2 * p.Approach
+	}
+	for _, line := range travel {
 		if _, err := cmd(line); err != nil {
 			return res, err
 		}
@@ -227,7 +257,7 @@ func Run(ctx context.Context, conn *grbl.Conn, p Setup, o Options) (Result, erro
 		}
 		return 0, &Error{Step: step, Travel: travel}
 	}
-	if res.FirstZ, err = touch("first touch", p.MaxTravel, p.Feed); err != nil {
+	if res.FirstZ, err = touch("first touch", first, p.Feed); err != nil {
 		return res, err
 	}
 	// GRBL stops a probe with a feed hold, so the tool overshoots the
@@ -239,7 +269,7 @@ func Run(ctx context.Context, conn *grbl.Conn, p Setup, o Options) (Result, erro
 		return res, err
 	}
 	back := []string{"G90G53G0Z" + number(p.SafeZ)}
-	if r := o.ReturnTo; r != nil {
+	if r := o.ReturnTo; r != nil && (o.GoBack == nil || o.GoBack(res.Z)) {
 		back = append(back, "G53G0X"+number(r[0])+"Y"+number(r[1]), "G53G0Z"+number(r[2]))
 	}
 	for _, line := range back {

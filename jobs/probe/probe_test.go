@@ -9,6 +9,7 @@ import (
 	"sync"
 	"testing"
 	"testing/synctest"
+	"time"
 
 	"github.com/kerf-cnc/kerf/grbl"
 	"github.com/kerf-cnc/kerf/grbl/sim"
@@ -200,6 +201,9 @@ func TestSetupValidate(t *testing.T) {
 		{"slow feed above feed", func(p *Setup) { p.SlowFeed = 500 }, "field slow_feed"},
 		{"no back-off", func(p *Setup) { p.BackOff = 0 }, "field back_off"},
 		{"travel within back-off", func(p *Setup) { p.MaxTravel = 0.5 }, "field max_travel"},
+		{"negative approach", func(p *Setup) { p.Approach = -1 }, "field approach"},
+		{"approach within back-off", func(p *Setup) { p.Approach = 0.5 }, "field approach"},
+		{"approach beyond half the travel", func(p *Setup) { p.Approach = 21 }, "field approach"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -264,6 +268,86 @@ func TestReturnTo(t *testing.T) {
 		}
 		if m := modal(t, r.conn); m.Feed != 600.25 && m.Feed != 600 {
 			t.Fatalf("feed after probing %v, want the given 600.25", m.Feed)
+		}
+	})
+}
+
+// TestApproach: with an expected touch, the first touch starts Approach
+// above it (a short probe instead of one from SafeZ), finds the same Z, and
+// a plate lower than expected by more than the approach window fails with
+// ALARM:5 instead of being taken for drift.
+func TestApproach(t *testing.T) {
+	p := testProbe
+	p.Approach = 2
+	tests := []struct {
+		name   string
+		expect float64
+		ok     bool
+	}{
+		{"as expected", -30.25, true},
+		{"tool 0.3 mm low", -30.55, true},
+		{"tool 0.3 mm high", -29.95, true},
+		{"plate 5 mm below the window", -25.25, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				w := &plateWatch{plateTop: -30.25}
+				r := mustOpen(t, sim.Options{Probe: w.surface})
+				w.relayOn = func() bool { c, _ := r.relay.State(); return c }
+				ctx := context.Background()
+				full := time.Now()
+				if _, err := Run(ctx, r.conn, p, Options{}); err != nil {
+					t.Fatal(err)
+				}
+				fullTook := time.Since(full)
+				start := time.Now()
+				res, err := Run(ctx, r.conn, p, Options{Expect: &tt.expect})
+				took := time.Since(start)
+				if !tt.ok {
+					var pe *Error
+					if !errors.As(err, &pe) || pe.Alarm == nil || pe.Alarm.Code != 5 || pe.Travel != 4 {
+						t.Fatalf("Run = %v, want ALARM:5 after 4 mm (2 × approach)", err)
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if math.Abs(res.Z-w.plateTop) > 0.002 {
+					t.Fatalf("touch at %v, want %v", res.Z, w.plateTop)
+				}
+				// From SafeZ -1 the first touch travels 29 mm at 200 mm/min
+				// (8.7 s); from 2 mm above, at most 2.3 mm (0.7 s).
+				if took > fullTook-7*time.Second {
+					t.Fatalf("probe with an expected Z took %v, the full one %v: want at least 7 s saved", took, fullTook)
+				}
+			})
+		})
+	}
+}
+
+// TestGoBack: GoBack sees the touch and, answering false, keeps the tool
+// at SafeZ over the plate instead of returning.
+func TestGoBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := mustOpen(t, sim.Options{Probe: sim.PlateAndStock(-55, -45, -45, -35, -30, nil)})
+		ctx := context.Background()
+		if _, err := r.conn.Command(ctx, "G21G90G0X-10Y-12Z-3"); err != nil {
+			t.Fatal(err)
+		}
+		back := [3]float64{-10, -12, -3}
+		var seen []float64
+		goBack := func(z float64) bool { seen = append(seen, z); return false }
+		if _, err := Run(ctx, r.conn, testProbe, Options{ReturnTo: &back, GoBack: goBack}); err != nil {
+			t.Fatal(err)
+		}
+		if len(seen) != 1 || math.Abs(seen[0]+30) > 0.002 {
+			t.Fatalf("GoBack saw %v, want the touch at -30 once", seen)
+		}
+		want := [3]float64{testProbe.X, testProbe.Y, testProbe.SafeZ}
+		if got := r.board.Stats().Commanded; got != want {
+			t.Fatalf("tool at %v, want kept at %v over the plate", got, want)
 		}
 	})
 }

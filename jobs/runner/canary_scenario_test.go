@@ -138,62 +138,17 @@ func (l *swapLink) Acquire(context.Context, string) (func(), error) {
 	return func() { l.mu.Lock(); l.leased = false; l.mu.Unlock() }, nil
 }
 
-// oracleDrift stands in for issue #7's probe checkpoints until they land:
-// at every retract to the safe height it reads how far the simulated
-// tool's physical Z is from the step count (what a probe at that safe
-// point would find), with a seeded ±1.5 µm probe repeatability.
-type oracleDrift struct {
-	mu    sync.Mutex
-	rng   *rand.Rand
-	store *jobs.Store
-	m     *sim.Machine
-	svc   *Service
-	runs  map[jobs.ID][]runmetrics.DriftSample
-	start time.Time
-	up    bool // the tool was at the safe height at the last look
-	// firstDrift is when a checkpoint first read the lost steps (> 5 µm).
-	firstDrift time.Time
-	// firstLoss is when the tool's physical Z first parted from the step
-	// count (> 1 µm), sampled every loop period: the physical onset.
+// lossWatch finds the onset of a z-drift fault: the first moment the
+// simulated tool's physical Z parts from the step count (> 1 µm), looked
+// at every period of the run's clock.
+type lossWatch struct {
+	mu        sync.Mutex
+	m         *sim.Machine
 	firstLoss time.Time
 }
 
-// sample records a checkpoint of the active run each time the tool has
-// just retracted to the safe height (a safe point between cuts).
-func (o *oracleDrift) sample(ctx context.Context) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	id := o.svc.ActiveRun()
-	if id == 0 || o.m == nil {
-		o.up = true
-		return
-	}
-	st := o.m.Stats()
-	if o.firstLoss.IsZero() && math.Abs(st.Physical[2]-st.Commanded[2]) > 0.001 {
-		o.firstLoss = time.Now()
-	}
-	up := st.Commanded[2] >= 4.9
-	if !up || o.up {
-		o.up = up
-		return
-	}
-	o.up = true
-	r, err := o.store.Run(ctx, id)
-	if err != nil {
-		return
-	}
-	um := (st.Physical[2]-st.Commanded[2])*1000 + o.rng.NormFloat64()*1.5
-	if o.runs == nil {
-		o.runs = map[jobs.ID][]runmetrics.DriftSample{}
-	}
-	o.runs[id] = append(o.runs[id], runmetrics.DriftSample{Line: r.LastExecutedLine, T: time.Since(o.start), DriftUM: um})
-	if o.firstDrift.IsZero() && um > 5 {
-		o.firstDrift = time.Now()
-	}
-}
-
-// loop samples every period until ctx ends.
-func (o *oracleDrift) loop(ctx context.Context, period time.Duration) {
+// loop looks every period until ctx ends.
+func (w *lossWatch) loop(ctx context.Context, period time.Duration) {
 	t := time.NewTicker(period)
 	defer t.Stop()
 	for {
@@ -201,15 +156,15 @@ func (o *oracleDrift) loop(ctx context.Context, period time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			o.sample(ctx)
+			w.mu.Lock()
+			if w.m != nil && w.firstLoss.IsZero() {
+				if st := w.m.Stats(); math.Abs(st.Physical[2]-st.Commanded[2]) > 0.001 {
+					w.firstLoss = time.Now()
+				}
+			}
+			w.mu.Unlock()
 		}
 	}
-}
-
-func (o *oracleDrift) checkpoints(_ context.Context, run jobs.ID) ([]runmetrics.DriftSample, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return append([]runmetrics.DriftSample(nil), o.runs[run]...), nil
 }
 
 // The scenarios judge at the daemon's defaults (cmd/config.go):
@@ -233,14 +188,17 @@ func envDuration(name string, def time.Duration) time.Duration {
 // scenarioFault is one injected fault.
 type scenarioFault struct {
 	name string
-	// onset is when the fault starts, from the run's start; -1: measured
-	// in the run (the first drifted checkpoint, the first starved report).
+	// onset is when the fault starts, from the run's start: 0 at once,
+	// atOnset the seeded time at (stall), measuredOnset what the run shows
+	// (the first lost step, the first starved report, the first drifted
+	// checkpoint).
 	onset time.Duration
-	// opts adds the fault to the experiment's board (start: the board's
-	// clock at the run's start).
-	opts func(o *sim.Options, start time.Duration)
-	// port makes the host side faulty.
-	port func(p *hostPort, runStart time.Time)
+	// opts adds the fault to the experiment's board; at is the seed's
+	// onset time, 20–80 s into the run (the board's clock starts just
+	// before the run).
+	opts func(o *sim.Options, at time.Duration)
+	// port makes the host side faulty from runStart+at.
+	port func(p *hostPort, runStart time.Time, at time.Duration)
 	// late says why this fault is not stopped within 10 s of its onset at
 	// the daemon's defaults ("" when it is); the sweep then asserts that
 	// it is stopped at all, and prints the latencies.
@@ -250,39 +208,43 @@ type scenarioFault struct {
 	// probe: Z drift is measured by the runner's own probe checkpoints
 	// (DriftConfig: a reference touch before the run, one at every safe
 	// point) on a simulated plate, and the run may also be stopped by the
-	// drift limit; otherwise by oracleDrift.
+	// drift limit; otherwise drift is not tracked (the daemon's default).
 	probe bool
 }
 
+// The onset kinds of scenarioFault.onset.
+const (
+	atOnset       = -2
+	measuredOnset = -1
+)
+
 var scenarioFaults = []scenarioFault{
-	{name: "z-drift", onset: -1, late: "borderline at the defaults: a drift short of critical is weighed only at the 10 s tick, so detection is two drifted passes (about 9.4 s) plus the tick's phase; 20/20 within 10 s before the preflight read $G, 18/20 (worst 15.4 s) after that one extra line shifted the phase", opts: func(o *sim.Options, _ time.Duration) {
-		o.Faults = append(o.Faults, sim.Fault{Kind: sim.FaultZDrift, Rate: 0.02}) // 16 µm per 0.8 mm plunge
+	{name: "z-drift", onset: measuredOnset, probe: true, opts: func(o *sim.Options, at time.Duration) {
+		// From the seed's onset on, every plunge under the router loses
+		// 0.02 mm per mm: about 116 µm in a pass's 5.8 mm plunge from the
+		// safe height, beyond the 100 µm limit at the next checkpoint.
+		o.Faults = append(o.Faults, sim.Fault{Kind: sim.FaultZDrift, Rate: 0.02, At: at})
 	}},
-	{name: "z-drift-probed", onset: -1, probe: true, late: "the steps are lost at the first plunge, but the next safe point's checkpoint is the first look: a probe cycle (router off, travel to the plate, a 25 mm touch at 300 mm/min, a slow touch) takes about 15 s", opts: func(o *sim.Options, _ time.Duration) {
-		// 116 µm per first pass (5.8 mm of loaded Z-down feed from Z 5 to
-		// Z -0.8).
-		o.Faults = append(o.Faults, sim.Fault{Kind: sim.FaultZDrift, Rate: 0.02})
+	{name: "z-drift-slow", onset: measuredOnset, probe: true, late: "under the drift limit the canary needs 3 drift checkpoints of the run (fewer cannot reach 98 % confidence against the baseline's), one per pass", opts: func(o *sim.Options, at time.Duration) {
+		// 11.6 µm per pass's plunge: the 100 µm limit is reached after
+		// about 9 passes.
+		o.Faults = append(o.Faults, sim.Fault{Kind: sim.FaultZDrift, Rate: 0.002, At: at})
 	}},
-	{name: "z-drift-probed-slow", onset: -1, probe: true, late: "under the drift limit the canary needs 3 drift checkpoints of the run (fewer cannot reach 98 % confidence), and each probe cycle takes about 15 s", opts: func(o *sim.Options, _ time.Duration) {
-		// 11.6 µm per first pass (5.8 mm of loaded Z-down feed from the
-		// safe height): the 100 µm limit is reached after about 9 passes.
-		o.Faults = append(o.Faults, sim.Fault{Kind: sim.FaultZDrift, Rate: 0.002})
-	}},
-	{name: "feed-stall-30%", onset: 25 * time.Second, opts: func(o *sim.Options, start time.Duration) {
+	{name: "feed-stall-30%", onset: atOnset, opts: func(o *sim.Options, at time.Duration) {
 		// Motion loses 30 % of its time from onset on: 30 ms frozen in
 		// every 100 ms (a binding axis, a router bogging down).
-		for t := start + 25*time.Second; t < start+10*time.Minute; t += 100 * time.Millisecond {
+		for t := at; t < at+10*time.Minute; t += 100 * time.Millisecond {
 			o.Faults = append(o.Faults, sim.Fault{Kind: sim.FaultStall, At: t, For: 30 * time.Millisecond})
 		}
 	}},
 	{name: "router-not-starting", onset: 0, opts: func(o *sim.Options, _ time.Duration) {
 		o.Faults = append(o.Faults, sim.Fault{Kind: sim.FaultSpindleStuckOff})
 	}},
-	{name: "starving-stream", onset: -1, late: "the host only falls behind on the finishing passes of 0.3 mm segments (about 1 s each, about 15 s apart); at the 5 Hz default poll the first starved finishing window has fewer than min_samples (5) reports in the baseline, so it is not judged on its own, and the next one comes about 15 s later", port: func(p *hostPort, runStart time.Time) {
-		// From onset the host manages 500 bytes/s (a CPU-starved Pi, a
-		// failing USB link): about 30 lines/s where the finishing passes
-		// need 80.
-		p.slowAt, p.perByte = runStart.Add(25*time.Second), 2*time.Millisecond
+	{name: "starving-stream", onset: measuredOnset, port: func(p *hostPort, runStart time.Time, at time.Duration) {
+		// From the seed's time on the host manages 500 bytes/s (a
+		// CPU-starved Pi, a failing USB link): about 30 lines/s, where
+		// the finishing passes need 80.
+		p.slowAt, p.perByte = runStart.Add(at), 2*time.Millisecond
 	}},
 }
 
@@ -297,9 +259,12 @@ type scenarioResult struct {
 	checkpoints []jobs.Checkpoint
 }
 
-// scenarioPlate is the reference plate of the probe scenarios: machine
-// X/Y -200/-200, clear of the scenario job's cuts, top at machine Z -20.
-var scenarioPlate = probe.Setup{X: -200, Y: -200, Plate: 10, SafeZ: 5, Feed: 300, SlowFeed: 30, BackOff: 1, MaxTravel: 30}
+// scenarioPlate is the reference plate of the probe scenarios, with the
+// daemon's [probe] defaults (cmd/config.go) where they do not depend on
+// the machine: at machine X/Y -10/-10, clear of the scenario job's cuts
+// and beside them (the features are 10–130 mm away), top at machine Z
+// -20; the safe Z is the job's.
+var scenarioPlate = probe.Setup{X: -10, Y: -10, Plate: 10, SafeZ: 5, Feed: 200, SlowFeed: 75, BackOff: 0.5, MaxTravel: 30, Approach: 1.5}
 
 func plateSurface(x, y float64) (float64, bool) {
 	if math.Abs(x-scenarioPlate.X) > 5 || math.Abs(y-scenarioPlate.Y) > 5 {
@@ -308,8 +273,10 @@ func plateSurface(x, y float64) (float64, bool) {
 	return -20, true
 }
 
-// scenario runs the baseline and one experiment in a fresh bubble.
-func scenario(t *testing.T, seed uint64, fault *scenarioFault) scenarioResult {
+// scenario runs the baseline and one experiment in a fresh bubble; probed
+// turns drift tracking on for both (a reference touch before each run, a
+// checkpoint at every safe point).
+func scenario(t *testing.T, seed uint64, fault *scenarioFault, probed bool) scenarioResult {
 	t.Helper()
 	var out scenarioResult
 	synctest.Test(t, func(t *testing.T) {
@@ -324,14 +291,13 @@ func scenario(t *testing.T, seed uint64, fault *scenarioFault) scenarioResult {
 		if err != nil {
 			t.Fatal(err)
 		}
-		bubbleStart := time.Now()
-		drift := &oracleDrift{rng: rand.New(rand.NewPCG(seed, 2)), store: store, start: bubbleStart}
+		loss := &lossWatch{}
 		link := &swapLink{}
 		var events sync.Mutex
 		verdicts := 0
 		svc := &Service{Store: store, Link: link, Relay: rl, SpinUp: 2 * time.Second, SafeZ: -1, Machine: "sim",
 			Logger: slog.New(slog.DiscardHandler),
-			Canary: CanaryOptions{Interval: cmp.Or(faultInterval(fault), scenarioInterval), Window: scenarioWindow, Drift: drift.checkpoints},
+			Canary: CanaryOptions{Interval: cmp.Or(faultInterval(fault), scenarioInterval), Window: scenarioWindow},
 			Publish: func(topic string, data any) {
 				if os.Getenv("KERF_CANARY_DEBUG") != "" && (topic == "run.verdict" || topic == "run.warning") {
 					ev := data.(VerdictEvent)
@@ -343,7 +309,6 @@ func scenario(t *testing.T, seed uint64, fault *scenarioFault) scenarioResult {
 					events.Unlock()
 				}
 			}}
-		probed := fault != nil && fault.probe
 		if probed {
 			// The daemon's drift.limit_um default; drift.interval 0s: a
 			// checkpoint at every safe point.
@@ -354,18 +319,19 @@ func scenario(t *testing.T, seed uint64, fault *scenarioFault) scenarioResult {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { svc.Close() })
-		drift.svc = svc
-		dctx, stopDrift := context.WithCancel(context.Background())
-		var dwg sync.WaitGroup
-		dwg.Add(1)
-		go func() { defer dwg.Done(); drift.loop(dctx, 100*time.Millisecond) }()
-		t.Cleanup(func() { stopDrift(); dwg.Wait() })
+		lctx, stopLoss := context.WithCancel(context.Background())
+		var lwg sync.WaitGroup
+		lwg.Add(1)
+		go func() { defer lwg.Done(); loss.loop(lctx, 20*time.Millisecond) }()
+		t.Cleanup(func() { stopLoss(); lwg.Wait() })
+		// at is the seed's onset time for the faults that take one.
+		at := 20*time.Second + time.Duration(rng.Int64N(int64(60*time.Second)))
 		// board connects a fresh simulated board with this run's jitter.
 		board := func(f *scenarioFault) (*hostPort, *sim.Machine) {
 			opts := sim.Options{Profile: "longmill30", Settings: map[int]float64{30: 24000},
 				LineProcessing: time.Duration(float64(4*time.Millisecond) * (0.85 + 0.3*rng.Float64()))}
 			if f != nil && f.opts != nil {
-				f.opts(&opts, 0) // the board's clock starts at New, just before the run
+				f.opts(&opts, at) // the board's clock starts at New, just before the run
 			}
 			if probed {
 				opts.Probe = plateSurface
@@ -410,9 +376,9 @@ func scenario(t *testing.T, seed uint64, fault *scenarioFault) scenarioResult {
 			link.mu.Lock()
 			link.r = &rig{m: m, conn: conn, signals: sig}
 			link.mu.Unlock()
-			drift.mu.Lock()
-			drift.m = m
-			drift.mu.Unlock()
+			loss.mu.Lock()
+			loss.m = m
+			loss.mu.Unlock()
 			return port, m
 		}
 		var job jobs.Job
@@ -444,7 +410,7 @@ func scenario(t *testing.T, seed uint64, fault *scenarioFault) scenarioResult {
 		start := time.Now()
 		if fault != nil && fault.port != nil {
 			port.mu.Lock()
-			fault.port(port, start)
+			fault.port(port, start, at)
 			port.mu.Unlock()
 		}
 		out.run = run()
@@ -457,16 +423,10 @@ func scenario(t *testing.T, seed uint64, fault *scenarioFault) scenarioResult {
 		}
 		switch {
 		case fault == nil:
-		case probed:
-			// Onset: the tool first lost steps (the checkpoints only
-			// see it at the next safe point).
-			drift.mu.Lock()
-			if !drift.firstLoss.IsZero() {
-				out.onset = drift.firstLoss.Sub(start)
-			}
-			drift.mu.Unlock()
 		case fault.onset >= 0:
 			out.onset = fault.onset
+		case fault.onset == atOnset:
+			out.onset = at
 		case fault.port != nil:
 			port.mu.Lock()
 			if !port.starved.IsZero() {
@@ -474,11 +434,13 @@ func scenario(t *testing.T, seed uint64, fault *scenarioFault) scenarioResult {
 			}
 			port.mu.Unlock()
 		default:
-			drift.mu.Lock()
-			if !drift.firstDrift.IsZero() {
-				out.onset = drift.firstDrift.Sub(start)
+			// The tool first lost steps (the checkpoints only see it at
+			// the next safe point).
+			loss.mu.Lock()
+			if !loss.firstLoss.IsZero() {
+				out.onset = loss.firstLoss.Sub(start)
 			}
-			drift.mu.Unlock()
+			loss.mu.Unlock()
 		}
 		events.Lock()
 		out.verdicts = verdicts
@@ -511,6 +473,7 @@ func dumpWindow(t *testing.T, svc *Service, job jobs.Job, baseID jobs.ID, run jo
 	if err != nil {
 		t.Fatal(err)
 	}
+	base = x.PoolByDemand(base, runmetrics.PlannerFill) // as the live judge compares a window
 	var samples []jobs.Sample
 	if err := svc.Store.Telemetry(ctx, run.ID, func(s jobs.Sample) error { samples = append(samples, s); return nil }); err != nil {
 		t.Fatal(err)
@@ -564,7 +527,7 @@ func faultInterval(f *scenarioFault) time.Duration {
 func TestCanaryWindowWithoutTick(t *testing.T) {
 	f := scenarioFaults[slices.IndexFunc(scenarioFaults, func(f scenarioFault) bool { return f.name == "feed-stall-30%" })]
 	f.interval = time.Hour
-	res := scenario(t, 7, &f)
+	res := scenario(t, 7, &f, false)
 	if res.run.State != jobs.StateAborted || !strings.Contains(res.run.Reason, "canary verdict Fail") || !strings.Contains(res.run.Reason, "(lines ") {
 		t.Fatalf("run %s: %q, want aborted by a window's Fail verdict", res.run.State, res.run.Reason)
 	}
@@ -608,7 +571,7 @@ func TestCanaryScenarios(t *testing.T) {
 			var worst, worstStopped time.Duration
 			by := map[string]int{}
 			for seed := range uint64(seeds) {
-				res := scenario(t, seed+1, f)
+				res := scenario(t, seed+1, f, f.probe)
 				cause := stopCause(res.run)
 				if cause == "canary" {
 					var v struct {
@@ -648,28 +611,37 @@ func TestCanaryScenarios(t *testing.T) {
 			}
 		})
 	}
-	t.Run("clean", func(t *testing.T) {
-		falseAborts := 0
-		for seed := range uint64(clean) {
-			res := scenario(t, 1000+seed, nil)
-			if res.run.State != jobs.StateCompleted {
-				falseAborts++
-				t.Errorf("clean rerun seed %d: %s: %s", 1000+seed, res.run.State, res.run.Reason)
-			}
-			if res.verdicts == 0 {
-				t.Errorf("clean rerun seed %d: no verdict published", 1000+seed)
-			}
-			var v struct {
-				Score struct{ Classification string }
-			}
-			if err := json.Unmarshal(res.run.Summary.Verdict, &v); err != nil || v.Score.Classification == "" || v.Score.Classification == "Fail" {
-				t.Errorf("clean rerun seed %d: final verdict %s (%v), want one stored, not Fail", 1000+seed, res.run.Summary.Verdict, err)
-			}
+	for _, probed := range []bool{false, true} {
+		name := "clean"
+		if probed {
+			name = "clean-probed"
 		}
-		msg := fmt.Sprintf("canary scenario %-20s false aborts: %d/%d reruns", "clean", falseAborts, clean)
-		if sweep {
-			fmt.Println(msg)
-		}
-		t.Log(msg)
-	})
+		t.Run(name, func(t *testing.T) {
+			falseAborts := 0
+			for seed := range uint64(clean) {
+				res := scenario(t, 1000+seed, nil, probed)
+				if res.run.State != jobs.StateCompleted {
+					falseAborts++
+					t.Errorf("clean rerun seed %d: %s: %s", 1000+seed, res.run.State, res.run.Reason)
+				}
+				if res.verdicts == 0 {
+					t.Errorf("clean rerun seed %d: no verdict published", 1000+seed)
+				}
+				var v struct {
+					Score struct{ Classification string }
+				}
+				if err := json.Unmarshal(res.run.Summary.Verdict, &v); err != nil || v.Score.Classification == "" || v.Score.Classification == "Fail" {
+					t.Errorf("clean rerun seed %d: final verdict %s (%v), want one stored, not Fail", 1000+seed, res.run.Summary.Verdict, err)
+				}
+				if probed && len(res.checkpoints) < 10 {
+					t.Errorf("clean rerun seed %d: %d drift checkpoints, want one per safe point", 1000+seed, len(res.checkpoints))
+				}
+			}
+			msg := fmt.Sprintf("canary scenario %-20s false aborts: %d/%d reruns", name, falseAborts, clean)
+			if sweep {
+				fmt.Println(msg)
+			}
+			t.Log(msg)
+		})
+	}
 }

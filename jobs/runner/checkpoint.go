@@ -289,7 +289,16 @@ func (c *checkpointer) checkpoint(ctx context.Context, wl gcode.WireLine, newRef
 		return err // the stream is stopping for its own reason
 	}
 	st := c.conn.Status()
-	res, err := probe.Run(ctx, c.conn, c.cfg.Probe, c.probeOptions(st, line))
+	po := c.probeOptions(st, line)
+	if !newRef {
+		// The same tool as the reference: start the first touch just
+		// above it (probe.Setup.Approach), and stay at the plate when the
+		// touch is beyond the limit (the run stops there).
+		ref := c.refZ
+		po.Expect = &ref
+		po.GoBack = func(z float64) bool { return !c.beyond(z) }
+	}
+	res, err := probe.Run(ctx, c.conn, c.cfg.Probe, po)
 	if err != nil {
 		if ctx.Err() != nil && !errors.Is(err, probe.ErrFailed) {
 			return err
@@ -301,10 +310,10 @@ func (c *checkpointer) checkpoint(ctx context.Context, wl gcode.WireLine, newRef
 		c.refZ = res.Z
 	}
 	cpt := jobs.Checkpoint{Run: c.run.ID, Index: idx, Line: line, At: now, Elapsed: now.Sub(c.start),
-		Z: res.Z, ReferenceZ: c.refZ, DriftUM: math.Round((res.Z-c.refZ)*1e4) / 10, LimitUM: c.cfg.LimitUM, Reference: newRef}
+		Z: res.Z, ReferenceZ: c.refZ, DriftUM: c.driftUM(res.Z), LimitUM: c.cfg.LimitUM, Reference: newRef}
 	c.lastAt = now
 	c.record(ctx, cpt)
-	if c.cfg.LimitUM > 0 && math.Abs(cpt.DriftUM) > c.cfg.LimitUM {
+	if !newRef && c.beyond(res.Z) {
 		// Router off (it is), tool retracted above the work: stop here.
 		return &DriftLimitError{Checkpoint: cpt}
 	}
@@ -321,6 +330,15 @@ func (c *checkpointer) checkpoint(ctx context.Context, wl gcode.WireLine, newRef
 		}
 	}
 	return nil
+}
+
+// driftUM is the drift of a touch at machine Z z from the reference, in
+// µm rounded to 0.1 µm (as checkpoints store it).
+func (c *checkpointer) driftUM(z float64) float64 { return math.Round((z-c.refZ)*1e4) / 10 }
+
+// beyond says whether a touch at machine Z z is beyond the drift limit.
+func (c *checkpointer) beyond(z float64) bool {
+	return c.cfg.LimitUM > 0 && math.Abs(c.driftUM(z)) > c.cfg.LimitUM
 }
 
 // routerOn restarts the router as it was before the checkpoint: relay (drive

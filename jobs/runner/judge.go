@@ -171,15 +171,18 @@ func LoadCanaryConfig(ctx context.Context, store *jobs.Store, jobID jobs.ID) (ca
 // goroutine is owned by Service.stream (started by startJudge, stopped
 // and waited for by finish).
 type liveJudge struct {
-	s        *Service
-	ar       *activeRun
-	conn     *grbl.Conn
-	run      jobs.Run
-	opts     CanaryOptions
-	x        *runmetrics.Extractor
-	cfg      canary.Config
-	th       canary.Thresholds
-	base     []canary.Window
+	s    *Service
+	ar   *activeRun
+	conn *grbl.Conn
+	run  jobs.Run
+	opts CanaryOptions
+	x    *runmetrics.Extractor
+	cfg  canary.Config
+	th   canary.Thresholds
+	base []canary.Window
+	// pooled is base with planner_fill pooled by stream demand
+	// (runmetrics.PoolByDemand): a window is judged alone against it.
+	pooled   []canary.Window
 	baseDrft []runmetrics.DriftSample // the baseline's drift checkpoints
 	baseline jobs.ID
 
@@ -261,7 +264,7 @@ func (s *Service) prepareJudge(ctx context.Context, conn *grbl.Conn, job jobs.Jo
 	if s.Canary.Drift == nil {
 		cfg = cfg.Without(runmetrics.ZDrift)
 	}
-	return &liveJudge{s: s, conn: conn, run: run, opts: s.Canary, x: x, cfg: cfg, th: th, base: base, baseDrft: baseDrift, baseline: b.RunID,
+	return &liveJudge{s: s, conn: conn, run: run, opts: s.Canary, x: x, cfg: cfg, th: th, base: base, pooled: x.PoolByDemand(base, runmetrics.PlannerFill), baseDrft: baseDrift, baseline: b.RunID,
 		judged: map[[2]int]bool{}, stop: make(chan struct{}), cur: -1, windowEnd: make(chan struct{}, 1)}, nil
 }
 
@@ -444,7 +447,7 @@ func (lj *liveJudge) judge(ctx context.Context, ended, soFar bool) ([]verdict, i
 		if w.Complete {
 			lj.judged[key] = true
 		}
-		res, ok, err := judgeWindows(lj.cfg, lj.th, lj.base, []canary.Window{w.Window}, lj.opts.minSamples(), nil)
+		res, ok, err := judgeWindows(lj.cfg, lj.th, lj.pooled, []canary.Window{w.Window}, lj.opts.minSamples(), nil)
 		if err != nil {
 			return nil, line, err
 		}
@@ -528,10 +531,10 @@ func recentDrift(base, run []runmetrics.DriftSample) *canary.Series {
 	}
 	s := &canary.Series{Metric: runmetrics.ZDrift}
 	for _, d := range base {
-		s.Control = append(s.Control, math.Abs(d.DriftUM))
+		s.Control = append(s.Control, runmetrics.DriftMagnitude(d.DriftUM))
 	}
 	for _, d := range run[len(run)-recentDriftN:] {
-		s.Experiment = append(s.Experiment, math.Abs(d.DriftUM))
+		s.Experiment = append(s.Experiment, runmetrics.DriftMagnitude(d.DriftUM))
 	}
 	return s
 }

@@ -90,8 +90,15 @@ func TestJudgeWindows(t *testing.T) {
 	drift := recentDrift(
 		[]runmetrics.DriftSample{{DriftUM: 1}, {DriftUM: -2}, {DriftUM: 1.5}, {DriftUM: 0.5}, {DriftUM: -1}, {DriftUM: 2}, {DriftUM: 1}, {DriftUM: 0.2}, {DriftUM: -0.7}, {DriftUM: 1.1}, {DriftUM: 1.8}, {DriftUM: -1.2}},
 		[]runmetrics.DriftSample{{DriftUM: 1}, {DriftUM: 17}, {DriftUM: 33}, {DriftUM: 49}})
-	if drift == nil || !slices.Equal(drift.Experiment, []float64{17, 33, 49}) || len(drift.Control) != 12 || drift.Control[1] != 2 {
-		t.Fatalf("recent drift series %+v", drift)
+	if drift == nil || !slices.Equal(drift.Experiment, []float64{17, 33, 49}) || len(drift.Control) != 12 || drift.Control[1] != runmetrics.DriftFloorUM {
+		t.Fatalf("recent drift series %+v, want the baseline's readings at the %v µm floor", drift, runmetrics.DriftFloorUM)
+	}
+	// Readings under the floor are noise: a clean run of 0.6 µm readings
+	// against a baseline of exact zeros (a simulator's plate) passes.
+	exact := make([]runmetrics.DriftSample, 12)
+	clean := recentDrift(exact, []runmetrics.DriftSample{{DriftUM: 0.6}, {DriftUM: -0.6}, {DriftUM: 0.6}})
+	if res, ok, err := judgeWindows(onlyMetric(cfg, runmetrics.ZDrift), th, nil, nil, 3, clean); err != nil || !ok || res.Classification != canary.SummaryPass {
+		t.Fatalf("sub-floor drift against exact zeros: %s %v %v, want Pass", res.Classification, ok, err)
 	}
 	res, ok, err := judgeWindows(cfg, th, base, base, 3, drift)
 	if err != nil || !ok || res.Classification != canary.SummaryFail {

@@ -272,7 +272,7 @@ func (x *Extractor) Windows(samples []jobs.Sample, drift []DriftSample, ended bo
 	}
 	for _, d := range drift {
 		if i := find(d.Line); i >= 0 {
-			add(i, ZDrift, math.Abs(d.DriftUM))
+			add(i, ZDrift, DriftMagnitude(d.DriftUM))
 		}
 	}
 	lastT := samples[len(samples)-1].T
@@ -308,6 +308,17 @@ func (x *Extractor) Windows(samples []jobs.Sample, drift []DriftSample, ended bo
 	}
 	return out
 }
+
+// DriftFloorUM is the smallest |Z drift| the metrics tell apart (µm): a
+// hobby touch plate repeats to a few µm and a LongMill's Z step is 5 µm,
+// so smaller readings are noise. Without a floor a baseline of near-exact
+// zeros (a simulator, a fine plate) would make any reading of a clean run,
+// say 0.6 µm against 0.1, a sixfold critical increase.
+const DriftFloorUM = 5
+
+// DriftMagnitude is the z_drift_um sample of a drift reading: |drift|,
+// at least DriftFloorUM.
+func DriftMagnitude(um float64) float64 { return max(math.Abs(um), DriftFloorUM) }
 
 // Plain returns the canary windows of ws.
 func Plain(ws []Window) []canary.Window {

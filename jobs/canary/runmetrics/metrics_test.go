@@ -279,7 +279,7 @@ func TestWindowsSenseAlarmsDrift(t *testing.T) {
 	if alarms != 1 {
 		t.Errorf("alarms=%v, want 1", alarms)
 	}
-	if len(dz) != 2 || dz[0] != 12 || dz[1] != 3 {
-		t.Errorf("z_drift_um=%v, want [12 3] (absolute)", dz)
+	if len(dz) != 2 || dz[0] != 12 || dz[1] != DriftFloorUM {
+		t.Errorf("z_drift_um=%v, want [12 %v] (absolute, 3 µm raised to the floor)", dz, DriftFloorUM)
 	}
 }

@@ -19,6 +19,9 @@ wdiff <- function(d, zq, x, y) {
 }
 
 one <- function(id, description, control, experiment) {
+  # toJSON below writes 15 significant digits: compute on exactly the
+  # numbers written, so the Go test reads the inputs R used.
+  control <- signif(control, 15); experiment <- signif(experiment, 15)
   x <- experiment; y <- control
   w <- wilcox.test(x, y, alternative = "two.sided", mu = 0, paired = FALSE,
                    exact = FALSE, correct = TRUE, conf.int = TRUE, conf.level = 0.98)
