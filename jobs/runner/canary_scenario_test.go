@@ -564,6 +564,9 @@ func TestCanaryScenarios(t *testing.T) {
 	if n, err := strconv.Atoi(os.Getenv("KERF_CANARY_SEEDS")); err == nil {
 		seeds, clean = n, n
 	}
+	// KERF_CANARY_SEED0 shifts the seeds (fault runs use SEED0+1…, clean
+	// reruns SEED0+1000…) to look beyond the sweep's own.
+	seed0, _ := strconv.ParseUint(os.Getenv("KERF_CANARY_SEED0"), 10, 64)
 	for i := range scenarioFaults {
 		f := &scenarioFaults[i]
 		t.Run(f.name, func(t *testing.T) {
@@ -571,14 +574,14 @@ func TestCanaryScenarios(t *testing.T) {
 			var worst, worstStopped time.Duration
 			by := map[string]int{}
 			for seed := range uint64(seeds) {
-				res := scenario(t, seed+1, f, f.probe)
+				res := scenario(t, seed0+seed+1, f, f.probe)
 				cause := stopCause(res.run)
 				if cause == "canary" {
 					var v struct {
 						Score struct{ Classification string }
 					}
 					if json.Unmarshal(res.run.Summary.Verdict, &v) != nil || v.Score.Classification != "Fail" {
-						t.Errorf("seed %d: aborted with reason %q and stored verdict %s, want the Fail verdict in both", seed+1, res.run.Reason, res.run.Summary.Verdict)
+						t.Errorf("seed %d: aborted with reason %q and stored verdict %s, want the Fail verdict in both", seed0+seed+1, res.run.Reason, res.run.Summary.Verdict)
 					}
 				}
 				latency := res.ended - res.onset
@@ -591,7 +594,7 @@ func TestCanaryScenarios(t *testing.T) {
 						worst = max(worst, latency)
 					}
 				}
-				t.Logf("seed %d: %s after %v (onset %v, stopped by %s): %s", seed+1, res.run.State, res.ended.Round(time.Millisecond), res.onset.Round(time.Millisecond), cause, res.run.Reason)
+				t.Logf("seed %d: %s after %v (onset %v, stopped by %s): %s", seed0+seed+1, res.run.State, res.ended.Round(time.Millisecond), res.onset.Round(time.Millisecond), cause, res.run.Reason)
 			}
 			msg := fmt.Sprintf("canary scenario %-20s within 10 s of onset: %d/%d seeds (worst %v); stopped at all: %d/%d (worst %v; by %v)",
 				f.name, within, seeds, worst.Round(time.Millisecond), stopped, seeds, worstStopped.Round(time.Millisecond), by)
@@ -619,22 +622,22 @@ func TestCanaryScenarios(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			falseAborts := 0
 			for seed := range uint64(clean) {
-				res := scenario(t, 1000+seed, nil, probed)
+				res := scenario(t, seed0+1000+seed, nil, probed)
 				if res.run.State != jobs.StateCompleted {
 					falseAborts++
-					t.Errorf("clean rerun seed %d: %s: %s", 1000+seed, res.run.State, res.run.Reason)
+					t.Errorf("clean rerun seed %d: %s: %s", seed0+1000+seed, res.run.State, res.run.Reason)
 				}
 				if res.verdicts == 0 {
-					t.Errorf("clean rerun seed %d: no verdict published", 1000+seed)
+					t.Errorf("clean rerun seed %d: no verdict published", seed0+1000+seed)
 				}
 				var v struct {
 					Score struct{ Classification string }
 				}
 				if err := json.Unmarshal(res.run.Summary.Verdict, &v); err != nil || v.Score.Classification == "" || v.Score.Classification == "Fail" {
-					t.Errorf("clean rerun seed %d: final verdict %s (%v), want one stored, not Fail", 1000+seed, res.run.Summary.Verdict, err)
+					t.Errorf("clean rerun seed %d: final verdict %s (%v), want one stored, not Fail", seed0+1000+seed, res.run.Summary.Verdict, err)
 				}
 				if probed && len(res.checkpoints) < 10 {
-					t.Errorf("clean rerun seed %d: %d drift checkpoints, want one per safe point", 1000+seed, len(res.checkpoints))
+					t.Errorf("clean rerun seed %d: %d drift checkpoints, want one per safe point", seed0+1000+seed, len(res.checkpoints))
 				}
 			}
 			msg := fmt.Sprintf("canary scenario %-20s false aborts: %d/%d reruns", name, falseAborts, clean)
