@@ -170,6 +170,9 @@ func (s *Service) routerOffAtStart(ctx context.Context, conn *grbl.Conn) error {
 type relayRecord struct {
 	start time.Time
 
+	// storeMu serialises store: the recorder's ticker and the end of the
+	// run both store, and two stores must not take the same switches.
+	storeMu sync.Mutex
 	mu      sync.Mutex
 	pending []jobs.RelaySwitch
 	stored  int
@@ -201,6 +204,8 @@ func settled(sw jobs.RelaySwitch) bool { return sw.Sensed == nil || sw.Confirmed
 
 // store appends the settled switches (all of them when final).
 func (rr *relayRecord) store(ctx context.Context, st *jobs.Store, run jobs.ID, final bool) error {
+	rr.storeMu.Lock()
+	defer rr.storeMu.Unlock()
 	rr.mu.Lock()
 	n := len(rr.pending)
 	if !final && n > 0 && !settled(rr.pending[n-1]) {

@@ -12,6 +12,8 @@
 // web.Server with login sessions, event hub and websocket, and the
 // webtest fakes scripting jobs, runs and the machine. TestBrowser starts
 // the harness and runs them; without node or chromium it skips, or fails
-// when CI is set. TestPageWeight holds the assets to their gzip budget.
-// See docs/panel.md.
+// when CI is set. The tests under e2e/daemon/ drive the same panel
+// against the real daemon on the simulator instead; cmd's TestPanelOnSim
+// starts it and runs them. TestPageWeight holds the assets to their gzip
+// budget. See docs/panel.md.
 package ui

@@ -184,6 +184,13 @@ for (const vp of VIEWPORTS) {
       assert.equal(await page.locator('#mpos-y').textContent(), '-86.750');
       assert.match(await page.locator('#run-eta').textContent(), /^19:2\d$/, 'the runner\'s ETA (19:27), counting down');
       assert.match(await page.locator('#run-elapsed').textContent(), /^0:3\d$/);
+      // The daemon reports overrides of 0 until GRBL has sent them (after a
+      // reset): unknown, not 0 %.
+      await control.publish('machine.status', { state: 'Run', overrides: { feed: 0, rapid: 0, spindle: 0 } });
+      await page.locator('#ov-feed').filter({ hasText: /^—$/ }).waitFor();
+      assert.equal(await page.locator('#ov-rapid').textContent(), '—');
+      await control.publish('machine.status', { state: 'Run', overrides: { feed: 120, rapid: 100, spindle: 100 } });
+      await page.locator('#ov-feed').filter({ hasText: /^120%$/ }).waitFor();
       await shot('running');
     });
 
@@ -217,6 +224,9 @@ for (const vp of VIEWPORTS) {
       await page.click('#run-pause');
       await page.locator('#run-state').filter({ hasText: 'paused' }).waitFor();
       await page.locator('#banner-hold').waitFor({ state: 'visible' });
+      // Paused, the ETA is the runner's last (19:27), as the elapsed time
+      // is its last: not the checker's blend (19:37 here).
+      assert.equal(await page.locator('#run-eta').textContent(), '19:27');
       await page.click('#run-resume');
       await page.locator('#run-state').filter({ hasText: 'running' }).waitFor();
       const calls = await control.calls();

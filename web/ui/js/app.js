@@ -47,6 +47,7 @@ const S = {
   relayAPI: null, // false: the daemon has no /relay endpoints
   probeAPI: null, // false: the daemon has no /machine/probe
   probe: null, // the last probe reply
+  relayEvents: 0, // relay.* events seen, so a slower GET /relay does not undo one
   baseline: { job: null, state: 'none' }, // the previewed job's baseline
   runsList: [],
 };
@@ -296,6 +297,7 @@ function applyEvent(ev) {
     case 'job.added': case 'job.deleted': loadJobs(); break;
     default:
       if (ev.topic.startsWith('relay.')) {
+        S.relayEvents++;
         if (S.machine) { S.machine.relay = { ...(S.machine.relay || {}), ...d }; renderMachine(); }
       }
   }
@@ -343,7 +345,9 @@ function onProgress(d) {
   if (line !== undefined) S.progress.line = line;
   if (Number.isFinite(d.lines) && d.lines > 0) S.progress.total = d.lines;
   if (Number.isFinite(d.elapsed_ms)) { S.progress.runningMs = d.elapsed_ms; S.progress.t0 = Date.now(); }
-  S.progress.etaMs = Number.isFinite(d.eta_ms) && d.eta_ms > 0 ? d.eta_ms : undefined;
+  // The runner's ETA is its rate over the elapsed time, pauses included:
+  // while paused it only grows. The one from running is kept instead.
+  if (S.run.state !== 'paused') S.progress.etaMs = Number.isFinite(d.eta_ms) && d.eta_ms > 0 ? d.eta_ms : undefined;
   renderRun();
 }
 
@@ -485,9 +489,12 @@ function renderMachine() {
   $('#relay-last').classList.toggle('bad', !!relay.last_switch?.mismatch);
   text('#port', m.connected ? (m.port || 'connected') : 'not connected');
   const ov = m.overrides || {};
-  text('#ov-feed', ov.feed ?? 100);
-  text('#ov-spindle', ov.spindle ?? 100);
-  text('#ov-rapid', ov.rapid ?? 100);
+  // The daemon reports 0 until GRBL has sent its Ov field (it is cleared by
+  // a reset, and GRBL sends it only every few reports): unknown, not 0 %.
+  const pct = (v) => (v > 0 ? `${v}%` : v === undefined ? '100%' : '—');
+  text('#ov-feed', pct(ov.feed));
+  text('#ov-spindle', pct(ov.spindle));
+  text('#ov-rapid', pct(ov.rapid));
 
   const alarm = state === 'Alarm' || S.alarm;
   const ab = $('#banner-alarm');
@@ -556,9 +563,12 @@ function renderRun() {
   text('#run-total', total || '?');
   const elapsed = r.state === 'running' ? S.progress.runningMs + (Date.now() - S.progress.t0) : S.progress.runningMs;
   text('#run-elapsed', dur(elapsed));
-  const etaMs = S.progress.etaMs !== undefined && r.state === 'running'
-    ? S.progress.etaMs - (Date.now() - S.progress.t0) // the runner's, counted down between events
-    : eta(line, total, elapsed, check(job || {})?.estimated_seconds);
+  // The runner's ETA is counted down between its events while running and
+  // kept as it was while paused (as the elapsed time is); the checker's
+  // blend only stands in for a runner that sends none.
+  let etaMs;
+  if (S.progress.etaMs === undefined) etaMs = eta(line, total, elapsed, check(job || {})?.estimated_seconds);
+  else etaMs = S.progress.etaMs - (r.state === 'running' ? Date.now() - S.progress.t0 : 0);
   text('#run-eta', active ? dur(Math.max(0, etaMs)) : '—');
   const prog = S.programs.get(r.job_id);
   text('#run-src', prog && line > 0 ? (prog.src[line - 1] || '').trim() || '(blank line)' : line > 0 ? `line ${line}` : '—');
@@ -969,7 +979,23 @@ function openReport(run) {
   if (!c.verdict && run.summary?.verdict) c.verdict = run.summary.verdict;
   renderVerdict();
   if (!c.report) loadReport(run.id);
+  // The card's baseline row (and the preview) follow the run's job: the
+  // report names that job's baseline run.
+  if (S.previewJob !== run.job_id) showPreview(run.job_id);
   $('#canary').scrollIntoView({ block: 'start' });
+}
+
+/**
+ * liveJudging says whether an active run is judged: only against its job's
+ * baseline, which the canary card has loaded for the previewed job (the
+ * running one's).
+ */
+function liveJudging(run) {
+  const b = S.baseline;
+  if (b.job !== run.job_id || b.state === 'loading') return '.';
+  if (b.state === 'set') return ', judged live.';
+  if (b.state === 'none') return ': not judged, its job has no baseline.';
+  return '.';
 }
 
 function renderVerdict() {
@@ -982,7 +1008,7 @@ function renderVerdict() {
   const job = run ? jobOf(run.job_id) : null;
   let head = id ? `Run ${id}${job ? ` of ${job.name}` : ''}` : '';
   if (rep) head += ` against baseline run ${rep.baseline}, ${rep.live ? 'judged live' : 'judged from its stored telemetry'}.`;
-  else if (id) head += run && ACTIVE.has(run.state) ? ', judged live.' : '.';
+  else if (id) head += run && ACTIVE.has(run.state) ? liveJudging(run) : '.';
   text('#canary-run', head);
   if (!v || !v.score) {
     const p = document.createElement('p');
@@ -1219,9 +1245,14 @@ function relayFields(r) {
 }
 
 async function loadRelay() {
+  const events = S.relayEvents;
   try {
     const r = await api.relay();
     S.relayAPI = true;
+    // A relay event while the answer was on its way is at least as new
+    // (the daemon publishes every change with the whole state): the
+    // answer must not bring an older state back.
+    if (S.relayEvents !== events) { renderControls(); return; }
     if (S.machine) { S.machine.relay = { ...(S.machine.relay || {}), ...relayFields(r) }; renderMachine(); }
   } catch (err) {
     if (missing(err) || (err instanceof APIError && err.status === 404)) S.relayAPI = false;
@@ -1332,6 +1363,7 @@ function renderBaseline() {
     p.append(clr);
   }
   box.replaceChildren(p);
+  renderVerdict(); // its head says whether the current run is judged
   renderControls();
 }
 
