@@ -24,22 +24,20 @@ if (!URL_ || !ADMIN || !PASS) {
 // units, 207 lines, slow feeds (minutes of work, aborted part-way).
 const MAIN = path.join(CORPUS, 'ugs_no_spaces.gcode');
 // The short job judged by the canary: the router on (drive mode: the
-// relay closes), a plunge and eight laps of a 40 × 20 mm rectangle,
-// stepping 0.5 mm in Y each lap: 40 lines, about 75 s of machine time,
-// under 8 s at the daemon's simulator speed.
-//
-// Each lap has its own feed (F1480 down to F1340). With one feed for all
-// laps a clean rerun is aborted about every other time: the judge pools
-// planner_fill over the baseline's windows of the same feed and line rate
-// (runmetrics.PoolByDemand), so the last laps — where the planner drains
-// because the program ends, not because the stream starves — are held to
-// the full planner of the first ones ("planner_fill (Low, critical, ratio
-// 0.576)"). A feed per lap keeps each window judged against its own.
+// relay closes), a plunge and eight laps of a 40 × 20 mm rectangle at one
+// feed, stepping 0.5 mm in Y each lap: 40 lines, about 75 s of machine
+// time, under 8 s at the daemon's simulator speed. The whole program is in
+// GRBL's buffers within the first laps and the planner drains over the
+// last ones: a clean rerun must still pass. (It was aborted about every
+// other time, "planner_fill (Low, critical)", while planner_fill was pooled
+// over windows of the same demand whatever their fill; now the pool is
+// limited to windows of the same baseline fill, runmetrics.PoolBand, and
+// jobs/runner's TestCanaryDrainingTail keeps the case.)
 const SHORT_NAME = 'canary-laps.nc';
 const SHORT_LINES = 40;
 const SHORT = (() => {
   const l = ['G21 G90', 'G0 Z5', 'G0 X5 Y5', 'M3 S10000', 'G1 Z-1 F600'];
-  for (let i = 1; i <= 8; i++) l.push(`G1 X45 F${1500 - 20 * i}`, 'G1 Y25', 'G1 X5', `G1 Y${5 + i * 0.5}`);
+  for (let i = 1; i <= 8; i++) l.push('G1 X45 F1500', 'G1 Y25', 'G1 X5', `G1 Y${5 + i * 0.5}`);
   l.push('G0 Z5', 'M5', 'M30');
   return `${l.join('\n')}\n`;
 })();
