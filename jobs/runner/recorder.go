@@ -30,6 +30,10 @@ type recorder struct {
 	stored     Progress
 	lastEvent  time.Time
 	lastStatus time.Time
+	lastState  grbl.State
+	// held is the run time spent in Hold, Door or Sleep (by status
+	// reports): the ETA's rate leaves it out.
+	held time.Duration
 	pauseAt    int // source line of an M0 sent and not yet paused at
 	pauses     chan string
 	pwm        pwmWarning // guarded by mu
@@ -59,7 +63,10 @@ func (r *recorder) progress(p Progress) {
 	r.mu.Lock()
 	r.last = p
 	if p.HaveStatus && p.Status.At.After(r.lastStatus) {
-		r.lastStatus = p.Status.At
+		if !r.lastStatus.IsZero() && stopped(r.lastState) {
+			r.held += p.Status.At.Sub(r.lastStatus)
+		}
+		r.lastStatus, r.lastState = p.Status.At, p.Status.State
 		smp := r.sample(p)
 		r.samples = append(r.samples, smp)
 		if r.tap != nil {
@@ -81,13 +88,14 @@ func (r *recorder) progress(p Progress) {
 	if emit {
 		r.lastEvent = now
 	}
+	held := r.held
 	r.mu.Unlock()
 	if warn != "" {
 		r.s.log().Warn("router relay on PWM", "run", r.run.ID, "line", p.LastExecuted, "spindle_override", p.Status.Ov.Spindle, "speed", p.Status.Speed)
 		r.s.publish("run.warning", WarningEvent{Run: r.run.ID, Job: r.job.ID, Line: p.LastExecuted, Message: warn})
 	}
 	if emit {
-		r.s.publish("run.progress", r.event(p))
+		r.s.publish("run.progress", r.event(p, held))
 	}
 }
 
@@ -101,16 +109,31 @@ func (r *recorder) pwmCheck(p Progress) string {
 	return r.pwm.check(p.Status, set[30], set[31])
 }
 
-func (r *recorder) event(p Progress) ProgressEvent {
+// event is the run.progress event of p; held is the run time spent held
+// so far. The ETA extrapolates the time spent moving (elapsed minus held:
+// a pause is no slower machine) over the lines executed (acknowledged
+// ones before the first status report says otherwise: they run ahead by
+// GRBL's buffers).
+func (r *recorder) event(p Progress, held time.Duration) ProgressEvent {
 	ev := ProgressEvent{Run: r.run.ID, Job: r.job.ID, Lines: r.job.Lines, LastSent: p.LastSent, LastAcked: p.LastAcked,
 		LastExecuted: p.LastExecuted, ElapsedMs: p.Elapsed.Milliseconds()}
-	if p.LastAcked > 0 && r.job.Lines > 0 {
-		done := float64(p.LastAcked-r.run.FromLine) / float64(r.job.Lines-r.run.FromLine+1)
-		if done > 0 && done <= 1 {
-			ev.EtaMs = int64(float64(p.Elapsed.Milliseconds()) * (1 - done) / done)
+	line := p.LastExecuted
+	if line <= r.run.FromLine {
+		line = p.LastAcked
+	}
+	if line > 0 && r.job.Lines > 0 {
+		done := float64(line-r.run.FromLine) / float64(r.job.Lines-r.run.FromLine+1)
+		if active := p.Elapsed - held; done > 0 && done <= 1 && active > 0 {
+			ev.EtaMs = int64(float64(active.Milliseconds()) * (1 - done) / done)
 		}
 	}
 	return ev
+}
+
+// stopped says whether a run's machine is standing still on purpose: held
+// (feed hold, M0), door open, asleep.
+func stopped(s grbl.State) bool {
+	return s == grbl.StateHold || s == grbl.StateDoor || s == grbl.StateSleep
 }
 
 func (r *recorder) expectPause(line int) {

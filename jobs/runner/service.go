@@ -445,7 +445,10 @@ type ProgressEvent struct {
 	LastAcked    int     `json:"last_acked"`
 	LastExecuted int     `json:"last_executed"`
 	ElapsedMs    int64   `json:"elapsed_ms"`
-	EtaMs        int64   `json:"eta_ms"`
+	// EtaMs is the time left at the run's pace so far: its time spent
+	// moving (held, door and sleep left out) over the lines executed. 0
+	// before there is a pace.
+	EtaMs int64 `json:"eta_ms"`
 }
 
 // ---- controlling ----
