@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kerf-cnc/kerf/jobs"
+	"github.com/kerf-cnc/kerf/jobs/runner"
 	"github.com/kerf-cnc/kerf/web"
 )
 
@@ -645,7 +646,7 @@ func jobWatchRun(ctx context.Context, ios IOStreams, o *jobWatchOptions) error {
 	if err != nil {
 		return fmt.Errorf("job watch: job %s: %w", run.JobID, err)
 	}
-	p := &progressPrinter{ios: ios, json: o.JSON, lines: job.Lines, now: o.now}
+	p := &progressPrinter{ios: ios, json: o.JSON, lines: job.Lines, profile: runner.ProfileOf(job), now: o.now}
 	tick := time.NewTicker(o.Interval)
 	defer tick.Stop()
 	for {
@@ -680,9 +681,12 @@ type progressPrinter struct {
 	ios   IOStreams
 	json  bool
 	lines int
-	now   func() time.Time
-	last  string // the last plain line or JSON printed
-	drawn bool   // a bar is on the terminal's current line
+	// profile is the job's time estimate by line (nil: none; the ETA is
+	// then the share of lines).
+	profile *runner.TimeProfile
+	now     func() time.Time
+	last    string // the last plain line or JSON printed
+	drawn   bool   // a bar is on the terminal's current line
 }
 
 // fraction returns the share of the run's lines executed, in [0, 1].
@@ -696,7 +700,9 @@ func (p *progressPrinter) fraction(r jobs.Run) float64 {
 	return min(float64(done)/float64(total), 1)
 }
 
-// eta extrapolates the remaining time from the time spent so far; it
+// eta extrapolates the remaining time from the time spent so far (pauses
+// left out): by the job's time estimate of the lines done and left when
+// there is one (runner.TimeProfile), by the share of lines otherwise; it
 // returns false when there is not enough to go on.
 func (p *progressPrinter) eta(r jobs.Run, frac float64) (time.Duration, bool) {
 	if r.State != jobs.StateRunning || r.Started.IsZero() || frac <= 0.005 || frac >= 1 {
@@ -705,6 +711,9 @@ func (p *progressPrinter) eta(r jobs.Run, frac float64) (time.Duration, bool) {
 	spent := p.now().Sub(r.Started) - r.Summary.Paused
 	if spent <= 0 {
 		return 0, false
+	}
+	if left, ok := p.profile.Left(r.FromLine, r.LastExecutedLine, spent); ok {
+		return left.Round(time.Second), true
 	}
 	return time.Duration(float64(spent) * (1 - frac) / frac).Round(time.Second), true
 }

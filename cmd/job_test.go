@@ -19,6 +19,7 @@ import (
 	"github.com/kerf-cnc/kerf/gcode"
 	"github.com/kerf-cnc/kerf/jobs"
 	"github.com/kerf-cnc/kerf/jobs/events"
+	"github.com/kerf-cnc/kerf/jobs/runner"
 	"github.com/kerf-cnc/kerf/web"
 	"github.com/kerf-cnc/kerf/web/webtest"
 )
@@ -403,6 +404,35 @@ func TestProgressETA(t *testing.T) {
 	r.LastExecutedLine = 750
 	if f := p.fraction(r); f != 0.5 {
 		t.Errorf("fraction from line 501 at 750 = %v, want 0.5", f)
+	}
+}
+
+// TestProgressETAEstimate: with the job's time estimate the ETA knows the
+// last lines are the long moves: 90 % of the lines in 1 min, but only half
+// of the estimated time, leaves about a minute, not 7 s.
+func TestProgressETAEstimate(t *testing.T) {
+	t0 := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	var pts []gcode.TimePoint
+	for l := 1; l <= 100; l++ {
+		sec := float64(l-1) * 100 / 90 // lines 1-90: 100 s
+		if l > 91 {
+			sec = 100 + float64(l-91)*100/10 // lines 91-100: 10 s each
+		}
+		pts = append(pts, gcode.TimePoint{Line: l, Seconds: min(sec, 200)})
+	}
+	check, err := json.Marshal(gcode.Report{EstimatedSeconds: 200, TimeProfile: pts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ios, _, out, _ := TestStreams()
+	p := &progressPrinter{ios: ios, lines: 100, profile: runner.ProfileOf(jobs.Job{Lines: 100, Check: check}), now: func() time.Time { return t0.Add(time.Minute) }}
+	r := jobs.Run{ID: 3, State: jobs.StateRunning, Started: t0, LastExecutedLine: 90}
+	if err := p.show(r); err != nil {
+		t.Fatal(err)
+	}
+	// 100 s of estimate in 60 s, 100 s left: 60 s to go.
+	if want := "run 0003 running 90% (line 90/100) ETA 1m0s\n"; out.String() != want {
+		t.Errorf("out=%q, want %q", out.String(), want)
 	}
 }
 

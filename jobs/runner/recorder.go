@@ -2,12 +2,16 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"slices"
+	"sort"
 	"sync"
 	"time"
 
+	"github.com/kerf-cnc/kerf/gcode"
 	"github.com/kerf-cnc/kerf/grbl"
 	"github.com/kerf-cnc/kerf/jobs"
 	"github.com/kerf-cnc/kerf/relay"
@@ -34,10 +38,12 @@ type recorder struct {
 	// held is the run time spent in Hold, Door or Sleep (by status
 	// reports): the ETA's rate leaves it out.
 	held time.Duration
-	pauseAt    int // source line of an M0 sent and not yet paused at
-	pauses     chan string
-	pwm        pwmWarning // guarded by mu
-	relay      relayRecord
+	// profile is the checker's time estimate by line (nil: none).
+	profile *TimeProfile
+	pauseAt int // source line of an M0 sent and not yet paused at
+	pauses  chan string
+	pwm     pwmWarning // guarded by mu
+	relay   relayRecord
 	// stop, when set, stops the run (the stream's context) when the
 	// record cannot be written.
 	stop context.CancelCauseFunc
@@ -47,7 +53,8 @@ type recorder struct {
 
 func newRecorder(s *Service, run jobs.Run, job jobs.Job, conn *grbl.Conn) *recorder {
 	start := s.now()
-	return &recorder{s: s, run: run, job: job, conn: conn, start: start, pauses: make(chan string, 1), relay: relayRecord{start: start}}
+	return &recorder{s: s, run: run, job: job, conn: conn, start: start, pauses: make(chan string, 1), relay: relayRecord{start: start},
+		profile: ProfileOf(job)}
 }
 
 func (r *recorder) interval() time.Duration {
@@ -111,9 +118,13 @@ func (r *recorder) pwmCheck(p Progress) string {
 
 // event is the run.progress event of p; held is the run time spent held
 // so far. The ETA extrapolates the time spent moving (elapsed minus held:
-// a pause is no slower machine) over the lines executed (acknowledged
+// a pause is no slower machine) from the lines executed (acknowledged
 // ones before the first status report says otherwise: they run ahead by
-// GRBL's buffers).
+// GRBL's buffers): by the checker's time estimate of the lines done and
+// left, once at least a second of it is done (the machine's pace against
+// the estimate: overrides, a slower or faster board); by the share of
+// lines otherwise. A program whose last lines are long moves is nearly
+// all lines and far from done.
 func (r *recorder) event(p Progress, held time.Duration) ProgressEvent {
 	ev := ProgressEvent{Run: r.run.ID, Job: r.job.ID, Lines: r.job.Lines, LastSent: p.LastSent, LastAcked: p.LastAcked,
 		LastExecuted: p.LastExecuted, ElapsedMs: p.Elapsed.Milliseconds()}
@@ -121,13 +132,78 @@ func (r *recorder) event(p Progress, held time.Duration) ProgressEvent {
 	if line <= r.run.FromLine {
 		line = p.LastAcked
 	}
+	active := p.Elapsed - held
+	if eta, ok := r.profile.Left(r.run.FromLine, line, active); ok {
+		ev.EtaMs = eta.Milliseconds()
+		return ev
+	}
 	if line > 0 && r.job.Lines > 0 {
 		done := float64(line-r.run.FromLine) / float64(r.job.Lines-r.run.FromLine+1)
-		if active := p.Elapsed - held; done > 0 && done <= 1 && active > 0 {
+		if done > 0 && done <= 1 && active > 0 {
 			ev.EtaMs = int64(float64(active.Milliseconds()) * (1 - done) / done)
 		}
 	}
 	return ev
+}
+
+// TimeProfile is the checker's run-time estimate of a job by source line
+// (gcode.Report's estimated_seconds and time_profile, from jobs.Job.Check):
+// what a progress display needs for an ETA that knows a program's last
+// lines may be its longest moves.
+type TimeProfile struct {
+	total float64
+	pts   []gcode.TimePoint // by line, ascending
+}
+
+// ProfileOf reads a job's time profile; nil when its check has none.
+func ProfileOf(job jobs.Job) *TimeProfile {
+	var rep struct {
+		EstimatedSeconds float64           `json:"estimated_seconds"`
+		TimeProfile      []gcode.TimePoint `json:"time_profile"`
+	}
+	if len(job.Check) == 0 || json.Unmarshal(job.Check, &rep) != nil || rep.EstimatedSeconds <= 0 || len(rep.TimeProfile) == 0 {
+		return nil
+	}
+	pts := slices.Clone(rep.TimeProfile)
+	slices.SortFunc(pts, func(a, b gcode.TimePoint) int { return a.Line - b.Line })
+	if end := job.Lines + 1; pts[len(pts)-1].Line < end {
+		// Past the last line the whole estimate has run.
+		pts = append(pts, gcode.TimePoint{Line: end, Seconds: rep.EstimatedSeconds})
+	}
+	return &TimeProfile{total: rep.EstimatedSeconds, pts: pts}
+}
+
+// before is the estimated run time (s) before source line l, interpolated
+// between the profile's points (from 0 at line 0; the total after the last
+// line).
+func (p *TimeProfile) before(l int) float64 {
+	i := sort.Search(len(p.pts), func(i int) bool { return p.pts[i].Line >= l })
+	switch {
+	case i < len(p.pts) && p.pts[i].Line == l:
+		return p.pts[i].Seconds
+	case i == 0:
+		return p.pts[0].Seconds * float64(max(l, 0)) / float64(max(p.pts[0].Line, 1))
+	case i == len(p.pts):
+		return p.total
+	}
+	a, b := p.pts[i-1], p.pts[i]
+	return a.Seconds + (b.Seconds-a.Seconds)*float64(l-a.Line)/float64(b.Line-a.Line)
+}
+
+// Left returns the time left of a run started at source line from that has
+// executed line and spent active moving: the estimate of the lines left at
+// the run's pace against the estimate of the lines done. false (no ETA)
+// when p is nil or under a second of the estimate is done.
+func (p *TimeProfile) Left(from, line int, active time.Duration) (time.Duration, bool) {
+	if p == nil || line <= 0 || active <= 0 {
+		return 0, false
+	}
+	done := p.before(line+1) - p.before(from)
+	left := p.total - p.before(line+1)
+	if done < 1 || left < 0 {
+		return 0, false
+	}
+	return time.Duration(float64(active) * left / done), true
 }
 
 // stopped says whether a run's machine is standing still on purpose: held

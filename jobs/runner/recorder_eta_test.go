@@ -1,9 +1,11 @@
 package runner
 
 import (
+	"encoding/json"
 	"testing"
 	"time"
 
+	"github.com/kerf-cnc/kerf/gcode"
 	"github.com/kerf-cnc/kerf/grbl"
 	"github.com/kerf-cnc/kerf/jobs"
 )
@@ -45,6 +47,45 @@ func TestProgressETA(t *testing.T) {
 	} {
 		ev := at(tc.sec, tc.state, tc.executed)
 		if got := float64(ev.EtaMs) / 1000; got < tc.etaSec-0.01 || got > tc.etaSec+0.01 {
+			t.Errorf("%s: ETA %.3f s, want %.3f s", tc.name, got, tc.etaSec)
+		}
+	}
+}
+
+// TestProgressETAFromEstimate: with the checker's time profile the ETA
+// follows the estimate of the lines left, at the machine's pace against
+// it. The job's last 4 of 100 lines are long moves, half its estimated
+// 200 s: at line 96, 96 % of the lines but half the time is done.
+func TestProgressETAFromEstimate(t *testing.T) {
+	var pts []gcode.TimePoint
+	for l := 1; l <= 97; l++ {
+		pts = append(pts, gcode.TimePoint{Line: l, Seconds: float64(l-1) * 100 / 96})
+	}
+	pts = append(pts, gcode.TimePoint{Line: 98, Seconds: 125}, gcode.TimePoint{Line: 99, Seconds: 150}, gcode.TimePoint{Line: 100, Seconds: 175})
+	check, err := json.Marshal(gcode.Report{EstimatedSeconds: 200, TimeProfile: pts})
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	s := &Service{Now: func() time.Time { return base }}
+	r := newRecorder(s, jobs.Run{ID: 1}, jobs.Job{ID: 1, Lines: 100, Check: check}, nil)
+	for _, tc := range []struct {
+		name     string
+		elapsed  time.Duration
+		executed int
+		etaSec   float64
+	}{
+		// No status report yet: the acknowledged line 10 stands in (10.4 s
+		// of estimate done in 0.5 s).
+		{"acked only", 500 * time.Millisecond, 0, 0.5 * (200 - 1000.0/96) / (1000.0 / 96)},
+		// 50 s of estimate in 25 s: twice as fast as estimated.
+		{"half the short lines", 25 * time.Second, 48, (200 - 50) / 2.0},
+		{"all the short lines", 50 * time.Second, 96, (200 - 100) / 2.0},
+		{"one long move left", 87500 * time.Millisecond, 99, (200 - 175) / 2.0},
+		{"done", 112 * time.Second, 100, 0},
+	} {
+		p := Progress{LastExecuted: tc.executed, LastAcked: 10, Elapsed: tc.elapsed}
+		if got := float64(r.event(p, 0).EtaMs) / 1000; got < tc.etaSec-0.01 || got > tc.etaSec+0.01 {
 			t.Errorf("%s: ETA %.3f s, want %.3f s", tc.name, got, tc.etaSec)
 		}
 	}
