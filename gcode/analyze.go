@@ -361,12 +361,16 @@ func roundVec(v *[3]float64) {
 // maxTimePoints bounds Report.TimeProfile.
 const maxTimePoints = 256
 
-// timeProfile keeps at most maxTimePoints (line, elapsed) samples evenly
-// spread over the program: when full, it drops every other sample and
-// doubles its stride, so memory stays constant whatever the length.
+// timeProfile keeps at most maxTimePoints (line, elapsed) samples spread
+// over the program: a sample at most every stride lines, and when full it
+// drops every other sample and doubles its stride, so memory stays
+// constant whatever the length. The planner adds the time before each
+// block as it executes it, so a sample is final: the time before the
+// first move of its line.
 type timeProfile struct {
 	points []TimePoint
 	stride int
+	next   int // the first line the next sample may have
 }
 
 func (tp *timeProfile) add(line int, seconds float64) {
@@ -374,22 +378,19 @@ func (tp *timeProfile) add(line int, seconds float64) {
 		tp.stride = 1
 		tp.points = make([]TimePoint, 0, maxTimePoints)
 	}
-	// stride is a power of two: a mask instead of a division per line.
-	if line&(tp.stride-1) != 0 {
+	if line < tp.next {
 		return
 	}
 	if len(tp.points) == maxTimePoints {
 		tp.stride *= 2
 		kept := tp.points[:0]
-		for _, p := range tp.points {
-			if p.Line&(tp.stride-1) == 0 {
+		for i, p := range tp.points {
+			if i%2 == 0 {
 				kept = append(kept, p)
 			}
 		}
 		tp.points = kept
-		if line&(tp.stride-1) != 0 {
-			return
-		}
 	}
+	tp.next = line + tp.stride
 	tp.points = append(tp.points, TimePoint{Line: line, Seconds: roundReport(seconds)})
 }

@@ -394,6 +394,33 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
+// TestTimeProfileExact: a profile point is the time before its line's
+// first move once the look-ahead has planned it, not the time executed
+// when the line was read (which lagged up to 15 blocks behind: the last
+// lines of a program of long moves seemed almost free). Each move here
+// reverses the one before, so each takes the same time from rest to rest.
+func TestTimeProfileExact(t *testing.T) {
+	const n = 40
+	var src strings.Builder
+	src.WriteString("G21 G90 G94\n")
+	for i := range n {
+		fmt.Fprintf(&src, "G1 X%d F600\n", (i+1)%2*100)
+	}
+	rep, err := Check(strings.NewReader(src.String()), "p.nc", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	each := rep.EstimatedSeconds / n
+	if len(rep.TimeProfile) != n {
+		t.Fatalf("%d points, want one per move (%d)", len(rep.TimeProfile), n)
+	}
+	for k, p := range rep.TimeProfile {
+		if p.Line != k+2 || math.Abs(p.Seconds-float64(k)*each) > 0.01 {
+			t.Errorf("point %d: %+v, want line %d at %.4f s (%d moves of %.4f s before it)", k, p, k+2, float64(k)*each, k, each)
+		}
+	}
+}
+
 func TestTimeProfile(t *testing.T) {
 	var src strings.Builder
 	src.WriteString("G21 G90 G94\n")

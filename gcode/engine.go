@@ -69,6 +69,7 @@ func newEngine(r io.Reader, name string, opts Options, emit func(Diagnostic)) *e
 		toolSet: map[int]struct{}{},
 		wire:    make([]byte, 0, 256),
 	}
+	e.pl.prof = &e.profile
 	e.in.enableM7 = opts.EnableM7
 	e.laser = opts.Settings.Get(SetLaserMode) != 0
 	e.in.st = newState(opts.Offsets, opts.startMachine())
@@ -106,7 +107,7 @@ func (e *engine) step() (lineKind, error) {
 	}
 	line := e.sc.line
 	e.lastLine = line
-	e.profile.add(line, e.pl.minutes*60)
+	e.pl.srcLine = line
 	if long {
 		e.diag(line, MaxLineBytes+1, Error, 11, fmt.Sprintf("line is longer than %d bytes; skipped", MaxLineBytes))
 		return lineError, nil

@@ -19,6 +19,7 @@ type planBlock struct {
 	backSq     float64 // entry limit from the reverse pass
 	entrySq    float64 // planned entry (reverse and forward passes)
 	reachSq    float64 // 2·accel·mm: the squared speed change over the block
+	line       int     // source line
 }
 
 // planner estimates run time with GRBL's planner model: trapezoidal
@@ -38,6 +39,11 @@ type planner struct {
 	moving   bool // the planner holds blocks (the next block is not from rest)
 	minutes  float64
 	segments int64
+	// srcLine is the source line the next blocks come from; prof, when
+	// set, gets the time before each block as it is executed (the time
+	// before its line, final: the look-ahead no longer changes it).
+	srcLine int
+	prof    *timeProfile
 
 	rootOf, root1 float64 // root's last argument and result
 	rootOK        bool
@@ -139,6 +145,7 @@ func (p *planner) line(dx, dy, dz, rate float64, rapid bool, invMinutes float64)
 	b := p.at(p.n)
 	b.mm, b.nominal, b.accel, b.maxEntrySq, b.backSq, b.entrySq = mm, nominal, accel, maxEntrySq, 0, 0
 	b.reachSq = 2 * accel * mm
+	b.line = p.srcLine
 	p.n++
 	p.replan()
 	for p.n > plannerBlocks {
@@ -185,6 +192,9 @@ func (p *planner) pop() {
 	exitSq := 0.0
 	if p.n > 1 {
 		exitSq = p.at(1).entrySq
+	}
+	if p.prof != nil {
+		p.prof.add(b.line, p.minutes*60)
 	}
 	p.minutes += trapezoidMinutes(b.mm, b.nominal, b.accel, b.entrySq, exitSq, p.root(b.entrySq), p.root(exitSq))
 	p.head = (p.head + 1) % len(p.ring)

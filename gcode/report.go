@@ -89,10 +89,11 @@ type Report struct {
 	EstimatedSeconds float64 `json:"estimated_seconds"`
 	// DwellSeconds is the part of EstimatedSeconds spent in G4 dwells.
 	DwellSeconds float64 `json:"dwell_seconds"`
-	// TimeProfile samples the estimated time elapsed before each of up to
-	// maxTimePoints evenly spread source lines (exact to within GRBL's
-	// look-ahead of 15 segments), so that a sender can turn "now at line L"
-	// into an ETA: EstimatedSeconds minus the interpolated elapsed time.
+	// TimeProfile samples the estimated time elapsed before the first move
+	// of up to maxTimePoints source lines spread over the program (lines
+	// that move; each as the look-ahead finally plans it), so that a sender
+	// can turn "now at line L" into an ETA: EstimatedSeconds minus the
+	// interpolated elapsed time.
 	TimeProfile []TimePoint `json:"time_profile"`
 	// Moves counts motion blocks; Segments the planner segments (arcs split
 	// as GRBL splits them).
