@@ -190,20 +190,31 @@ func (p *TimeProfile) before(l int) float64 {
 	return a.Seconds + (b.Seconds-a.Seconds)*float64(l-a.Line)/float64(b.Line-a.Line)
 }
 
+// paceAfter is how much of a job's estimate (s) a run must have done
+// before its own pace scales the ETA (or a tenth of the estimate, when
+// that is less): before, the start-up (homing, the spin-up dwell, a drift
+// reference) weighs too much in too little.
+const paceAfter = 30
+
 // Left returns the time left of a run started at source line from that has
-// executed line and spent active moving: the estimate of the lines left at
-// the run's pace against the estimate of the lines done. false (no ETA)
-// when p is nil or under a second of the estimate is done.
+// executed line and spent active moving: the estimate of the lines left,
+// at the run's pace against the estimate of the lines done once enough is
+// done (paceAfter), as estimated before. false (no ETA) when p is nil or
+// nothing has run.
 func (p *TimeProfile) Left(from, line int, active time.Duration) (time.Duration, bool) {
 	if p == nil || line <= 0 || active <= 0 {
 		return 0, false
 	}
 	done := p.before(line+1) - p.before(from)
 	left := p.total - p.before(line+1)
-	if done < 1 || left < 0 {
+	if left < 0 {
 		return 0, false
 	}
-	return time.Duration(float64(active) * left / done), true
+	pace := 1.0
+	if done > 0 && done >= min(paceAfter, p.total/10) {
+		pace = active.Seconds() / done
+	}
+	return time.Duration(left * pace * float64(time.Second)), true
 }
 
 // stopped says whether a run's machine is standing still on purpose: held

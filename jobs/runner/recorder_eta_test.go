@@ -75,9 +75,10 @@ func TestProgressETAFromEstimate(t *testing.T) {
 		executed int
 		etaSec   float64
 	}{
-		// No status report yet: the acknowledged line 10 stands in (10.4 s
-		// of estimate done in 0.5 s).
-		{"acked only", 500 * time.Millisecond, 0, 0.5 * (200 - 1000.0/96) / (1000.0 / 96)},
+		// No status report yet: the acknowledged line 10 stands in; 10.4 s
+		// of estimate done is under a tenth of it: no pace yet, the
+		// estimate of what is left as is.
+		{"acked only", 500 * time.Millisecond, 0, 200 - 1000.0/96},
 		// 50 s of estimate in 25 s: twice as fast as estimated.
 		{"half the short lines", 25 * time.Second, 48, (200 - 50) / 2.0},
 		{"all the short lines", 50 * time.Second, 96, (200 - 100) / 2.0},
