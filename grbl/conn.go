@@ -155,13 +155,19 @@ type Conn struct {
 	homed         bool   // see Homed
 	startupLocked bool
 	resetting     bool // SoftReset in progress: nothing may be sent until the banner
-	quarantine    bool // spontaneous reset seen: nothing may be sent until a report shows the RX buffer empty
-	pollPending   bool
-	pollSent      time.Time
-	info          BoardInfo
-	raw           []byte // bytes received before the handshake finished (capped)
-	recording     bool
-	writeErr      error
+	quarantine    bool // spontaneous reset seen: nothing may be sent until two reports in a row show the RX buffer empty
+	// quietOnce: during a quarantine, the last report showed the RX
+	// buffer empty and another was asked for. The first such report may
+	// answer a '?' written before the reset was seen, generated before the
+	// lines written after the reset reached the RX buffer; the second was
+	// asked after it, so every line written earlier is ahead of it.
+	quietOnce   bool
+	pollPending bool
+	pollSent    time.Time
+	info        BoardInfo
+	raw         []byte // bytes received before the handshake finished (capped)
+	recording   bool
+	writeErr    error
 }
 
 type failure struct {
@@ -942,12 +948,19 @@ func (c *Conn) handleLine(line string) {
 		}
 		c.pollPending = false
 		if c.quarantine {
-			if c.quietLocked(m) {
-				c.quarantine = false
+			switch {
+			case c.quietLocked(m) && c.quietOnce:
+				c.quarantine, c.quietOnce = false, false
 				c.broadcastSpaceLocked()
-			} else if c.opts.PollInterval < 0 {
-				// No poller to ask again at its pace.
+			case c.quietLocked(m):
+				c.quietOnce = true
 				c.askStatusLocked()
+			default:
+				c.quietOnce = false
+				if c.opts.PollInterval < 0 {
+					// No poller to ask again at its pace.
+					c.askStatusLocked()
+				}
 			}
 		}
 		close(c.statusCh)
@@ -956,9 +969,9 @@ func (c *Conn) handleLine(line string) {
 		if c.opened && !c.resetting {
 			// The board reset by itself. Lines written after the reset but
 			// before this banner reached us are in its RX buffer now: send
-			// nothing until a status report shows the buffer empty, and
-			// drop the stray replies meanwhile.
-			c.quarantine = true
+			// nothing until two reports in a row show the buffer empty
+			// (see quietOnce), and drop the stray replies meanwhile.
+			c.quarantine, c.quietOnce = true, false
 			c.askStatusLocked()
 			// A reset nobody asked for is a power glitch, a USB or DTR
 			// reset, $RST or leaving $C: the position is not to be trusted.
@@ -967,7 +980,7 @@ func (c *Conn) handleLine(line string) {
 		} else {
 			// Our own 0x18 flushed the buffer and nothing was written
 			// after it.
-			c.quarantine = false
+			c.quarantine, c.quietOnce = false, false
 		}
 		c.resetLocked(ErrReset)
 		c.banner, c.info.Banner = m, m

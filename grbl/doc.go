@@ -43,9 +43,12 @@
 // fails every line in flight with ErrReset. After a reset the board did by
 // itself, lines written just before its banner reached us may sit in its
 // RX buffer (and run): Conn then sends nothing, and drops the stray
-// replies, until a status report shows the board Idle (or in Alarm) with
-// its RX buffer and planner empty. (A stray "G4 P…" dwell can still outlast
-// that check: its ok would then be taken for the next line.) When the port fails, every
+// replies, until two status reports in a row show the board Idle (or in
+// Alarm) with its RX buffer and planner empty, the second asked for after
+// the first arrived: the first may answer a '?' written before the banner
+// was read, generated before those lines reached the RX buffer. (A stray
+// "G4 P…" dwell can still outlast that check: its ok would then be taken
+// for the next line.) When the port fails, every
 // outstanding line fails with ErrDisconnected, Done closes, and Acks closes
 // after the last failed ack.
 //
