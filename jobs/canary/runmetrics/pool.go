@@ -11,6 +11,13 @@ import (
 // be for PoolByDemand to count them as the same stream demand.
 const DemandFactor = 1.25
 
+// PoolCap bounds a pooled window's samples: the nearest windows of its
+// kind in the program are taken until it has this many. A long job of one
+// kind of cut would otherwise give every window the whole baseline's
+// samples (memory and judging time growing with the square of the job's
+// length), and a near pool also follows slow changes over a long job.
+const PoolCap = 100
+
 // PoolBand bounds how far apart (in the metric's units: percentage points
 // of planner fill) two windows' baseline medians may be for PoolByDemand to
 // pool them.
@@ -23,7 +30,7 @@ const PoolBand = 10.0
 // baseline line rate (source lines per second) within DemandFactor of its
 // own, and a baseline median of the metric within PoolBand of its own
 // (the median: one report on the edge of a drain must not move a window of
-// five).
+// five); the nearest such windows first, up to PoolCap samples.
 // Other metrics keep the window's own samples.
 //
 // This is for planner_fill. Whether the host keeps GRBL's planner fed
@@ -54,31 +61,43 @@ func (x *Extractor) PoolByDemand(base []canary.Window, metrics ...string) []cana
 		}
 		byKey[[2]int{sp.Start, sp.End}] = d
 	}
+	// Each window's demand and median, once: the pairing below looks at
+	// them many times.
+	dem := make([]demand, len(base))
+	for i, w := range base {
+		dem[i] = byKey[[2]int{w.Start, w.End}]
+	}
 	out := make([]canary.Window, len(base))
 	for i, w := range base {
 		out[i] = canary.Window{Start: w.Start, End: w.End, Samples: make(map[string][]float64, len(w.Samples))}
 		for m, xs := range w.Samples {
 			out[i].Samples[m] = xs
 		}
-		di := byKey[[2]int{w.Start, w.End}]
-		if !di.ok {
-			continue
+	}
+	med := make([]float64, len(base))
+	hasMed := make([]bool, len(base))
+	for _, m := range metrics {
+		for i, w := range base {
+			med[i], hasMed[i] = medianOf(w.Samples[m])
 		}
-		for _, m := range metrics {
-			own, ok := medianOf(w.Samples[m])
-			if !ok {
+		same := func(i, j int) bool {
+			di, dj := dem[i], dem[j]
+			return dj.ok && hasMed[j] && dj.feed == di.feed && dj.rate <= di.rate*DemandFactor && dj.rate*DemandFactor >= di.rate &&
+				math.Abs(med[j]-med[i]) <= PoolBand
+		}
+		for i, w := range base {
+			if !dem[i].ok || !hasMed[i] {
 				continue
 			}
-			var pooled []float64
-			for _, v := range base {
-				dv := byKey[[2]int{v.Start, v.End}]
-				if !dv.ok || dv.feed != di.feed || dv.rate > di.rate*DemandFactor || dv.rate*DemandFactor < di.rate {
-					continue
+			// The window's own samples, then those of the nearest windows
+			// of its kind, before and after it in turn, up to PoolCap.
+			pooled := slices.Clone(w.Samples[m])
+			for d := 1; len(pooled) < PoolCap && (i-d >= 0 || i+d < len(base)); d++ {
+				for _, j := range [2]int{i - d, i + d} {
+					if j >= 0 && j < len(base) && len(pooled) < PoolCap && same(i, j) {
+						pooled = append(pooled, base[j].Samples[m]...)
+					}
 				}
-				if mv, ok := medianOf(v.Samples[m]); !ok || math.Abs(mv-own) > PoolBand {
-					continue
-				}
-				pooled = append(pooled, v.Samples[m]...)
 			}
 			out[i].Samples[m] = pooled
 		}
